@@ -1,0 +1,65 @@
+# Sahay. Two commands matter: `make run` and `make test`; everything else they need is made
+# here on first use and reused after (each environment is rebuilt only when its lock changes).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+VENV := .venv
+RASA_VENV := .venv-rasa
+UV := $(VENV)/bin/uv
+APP_READY := $(VENV)/.ready
+RASA_READY := $(RASA_VENV)/.ready
+PO_FILES := $(wildcard locales/*/LC_MESSAGES/sahay.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: run test setup lint typecheck pytest train locales-extract bench-startup lock clean
+
+run: setup ## Start Sahay on the embedded default (SQLite, no tokens)
+	@$(VENV)/bin/sahay run
+
+test: setup lint typecheck pytest ## Everything CI checks
+
+setup: $(APP_READY) $(RASA_READY) $(MO_FILES)
+
+$(APP_READY): requirements/app.lock pyproject.toml
+	@scripts/check-python "$(PYTHON)"
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(UV) pip sync --quiet --python $(VENV)/bin/python requirements/app.lock
+	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps -e .
+	@touch $@
+
+$(RASA_READY): requirements/rasa.lock | $(APP_READY)
+	@test -x $(RASA_VENV)/bin/python || $(UV) venv --quiet --python "$$(UV=$(UV) scripts/find-python310)" $(RASA_VENV)
+	$(UV) pip sync --quiet --python $(RASA_VENV)/bin/python requirements/rasa.lock
+	@touch $@
+
+locales/%/LC_MESSAGES/sahay.mo: locales/%/LC_MESSAGES/sahay.po | $(APP_READY)
+	@$(VENV)/bin/pybabel compile --use-fuzzy --statistics -i $< -o $@
+
+lint: $(APP_READY)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(APP_READY)
+	$(VENV)/bin/mypy
+
+pytest: setup
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+train: setup ## Train the Rasa model if nlu/ or dialogues/ changed
+	$(VENV)/bin/sahay train
+
+locales-extract: $(APP_READY) ## Refresh locales/sahay.pot and merge it into every catalogue
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ --no-location --sort-output \
+	  --project Sahay --copyright-holder "Sahay contributors" -o locales/sahay.pot .
+	$(VENV)/bin/pybabel update --no-fuzzy-matching -i locales/sahay.pot -d locales -D sahay
+
+bench-startup: setup ## Time `make run` until /healthz is 200 (fresh and second start)
+	$(VENV)/bin/python benchmarks/startup.py
+
+lock: $(APP_READY) ## Re-pin requirements/app.lock from pyproject.toml
+	$(UV) pip compile --quiet --python-version 3.11 --extra dev pyproject.toml -o requirements/app.lock
+
+clean:
+	rm -rf $(VENV) $(RASA_VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Channel adapters. Platform SDK types never leave bot/channels/<name>.py."""

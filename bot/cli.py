@@ -1,0 +1,166 @@
+"""The `sahay` command: run, web, worker, chat, db upgrade, train."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import secrets
+import signal
+import sys
+import time
+from types import FrameType
+
+from bot.settings import Settings
+
+logger = logging.getLogger("sahay")
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every URL at INFO (Rasa's token is a query parameter); alembic is chatty.
+    for noisy in ("httpx", "httpcore", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def cmd_web(settings: Settings) -> int:
+    import uvicorn
+
+    from web.app import create_app
+
+    # No access log: web-chat URLs carry the sender's id, and logs never hold personal data.
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+        log_level=settings.log_level.lower(),
+    )
+    return 0
+
+
+def cmd_worker(settings: Settings) -> int:
+    from bot.worker import run_worker
+
+    asyncio.run(run_worker(settings))
+    return 0
+
+
+def cmd_chat(settings: Settings) -> int:
+    import httpx
+
+    from bot.channels.terminal import chat
+    from storage.db import Database
+    from web.app import build_pipeline
+
+    async def main() -> None:
+        database = Database(settings.database_url)
+        async with httpx.AsyncClient() as http:
+            await chat(build_pipeline(settings, database, http))
+        await database.dispose()
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_db_upgrade(settings: Settings) -> int:
+    from storage.migrate import upgrade
+
+    upgrade(settings.database_url)
+    return 0
+
+
+def cmd_train(settings: Settings) -> int:
+    from bot.rasa_model import ensure_model
+
+    model, trained = ensure_model(settings.model_dir)
+    print(f"{'Trained' if trained else 'Up to date'}: {model}")
+    return 0
+
+
+def cmd_run(settings: Settings) -> int:
+    """Everything `make run` starts, on the embedded default (SQLite, no tokens)."""
+    from bot.rasa_model import TrainingFailed, ensure_model
+    from bot.supervisor import Supervisor, services, wait_until_ready
+
+    def _terminate(_sig: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
+    print("Migrating the database…", flush=True)
+    cmd_db_upgrade(settings)
+    print("Checking the Rasa model…", flush=True)
+    try:
+        model, trained = ensure_model(settings.model_dir)
+    except TrainingFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{'Trained' if trained else 'Reusing'} model {model.name}", flush=True)
+    token = settings.rasa_token or secrets.token_urlsafe(24)
+    supervisor = Supervisor(settings.var_dir / "log")
+    base = f"http://{settings.host}:{settings.port}"
+    try:
+        for service in services(settings, model, token):
+            supervisor.start(service)
+        print("Starting Rasa, the action server, web and worker…", flush=True)
+        if wait_until_ready(f"{base}/healthz", supervisor) is None:
+            print(
+                f"error: Sahay did not become ready: {', '.join(supervisor.exited()) or 'timeout'}"
+                f" (logs in {supervisor.log_dir})",
+                file=sys.stderr,
+            )
+            return 1
+        print(
+            f"\nSahay is ready.\n"
+            f"  Web chat:  {base}/chat\n"
+            f"  Chat API:  POST {base}/api/chat/messages\n"
+            f"  Health:    {base}/healthz\n"
+            f"  API docs:  {base}/docs\n"
+            f"  Logs:      {supervisor.log_dir}/\n"
+            f"Press Ctrl-C to stop.",
+            flush=True,
+        )
+        while not supervisor.exited():
+            time.sleep(1)
+        print(f"error: {', '.join(supervisor.exited())} stopped; stopping Sahay", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopping Sahay…", flush=True)
+        return 0
+    finally:
+        supervisor.stop_all()
+        print("Stopped.", flush=True)
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "web": cmd_web,
+    "worker": cmd_worker,
+    "chat": cmd_chat,
+    "train": cmd_train,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sahay", description="Sahay messaging helpdesk")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="start everything (what `make run` does)")
+    sub.add_parser("web", help="the web server: webhooks, web chat, staff app, /healthz")
+    sub.add_parser("worker", help="answers waiting messages; delivery")
+    sub.add_parser("chat", help="talk to the bot in this terminal")
+    sub.add_parser("train", help="train the Rasa model if the training data changed")
+    db = sub.add_parser("db", help="database")
+    db.add_argument("action", choices=["upgrade"])
+    args = parser.parse_args(argv)
+    settings = Settings()
+    _configure_logging(settings)
+    if args.command == "db":
+        return cmd_db_upgrade(settings)
+    return COMMANDS[args.command](settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""gettext catalogues from locales/, and rendering of message keys in a contact's language."""
+
+from __future__ import annotations
+
+import gettext
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.messages import MESSAGES
+from bot.settings import PROJECT_ROOT
+
+logger = logging.getLogger(__name__)
+
+LOCALES_DIR = PROJECT_ROOT / "locales"
+DOMAIN = "sahay"
+SOURCE_LANGUAGE = "en"
+# Right-to-left scripts among the launch languages (Dhivehi is written in Thaana).
+RTL_LANGUAGES = frozenset({"dv"})
+
+
+class UnknownMessageKey(KeyError):
+    """Rasa (or code) asked for a message key that bot/messages.py does not define."""
+
+
+def load_catalogues(locales_dir: Path = LOCALES_DIR) -> dict[str, gettext.NullTranslations]:
+    """Load every compiled catalogue (locales/<lang>/LC_MESSAGES/sahay.mo)."""
+    catalogues: dict[str, gettext.NullTranslations] = {SOURCE_LANGUAGE: gettext.NullTranslations()}
+    for mo_file in sorted(locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.mo")):
+        language = mo_file.parent.parent.name
+        with mo_file.open("rb") as fp:
+            catalogues[language] = gettext.GNUTranslations(fp)
+    return catalogues
+
+
+@dataclass(frozen=True)
+class RenderedButton:
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    key: str
+    language: str
+    text: str
+    buttons: tuple[RenderedButton, ...] = ()
+
+
+@dataclass
+class Renderer:
+    """Turns a message key plus variables into text in one language. Pure: no I/O."""
+
+    catalogues: Mapping[str, gettext.NullTranslations]
+    default_language: str = SOURCE_LANGUAGE
+    messages: Mapping[str, str] = field(default_factory=lambda: MESSAGES)
+
+    def languages(self) -> frozenset[str]:
+        return frozenset(self.catalogues)
+
+    def text(self, key: str, language: str, variables: Mapping[str, Any] | None = None) -> str:
+        try:
+            msgid = self.messages[key]
+        except KeyError:
+            raise UnknownMessageKey(key) from None
+        catalogue = self.catalogues.get(language) or self.catalogues[self.default_language]
+        text = catalogue.gettext(msgid)
+        return text % dict(variables) if variables else text
+
+    def render(
+        self,
+        key: str,
+        language: str,
+        variables: Mapping[str, Any] | None = None,
+        buttons: Sequence[Mapping[str, str]] | None = None,
+    ) -> Rendered:
+        rendered_buttons = tuple(
+            RenderedButton(title=self.text(b["key"], language), payload=b["payload"])
+            for b in buttons or []
+        )
+        return Rendered(key, language, self.text(key, language, variables), rendered_buttons)

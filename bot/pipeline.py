@@ -1,0 +1,153 @@
+"""The conversation pipeline: store the message, find the contact, ask Rasa, render, store replies.
+
+See docs/architecture.md ("One message, end to end"). Channels call `receive`; the worker calls
+`process_waiting` for messages that could not be answered at once (Rasa was down).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.channels.base import Button, InboundMessage, OutboundMessage
+from bot.errors import RasaError, RasaUnavailable
+from bot.i18n import Rendered, Renderer, UnknownMessageKey
+from bot.pseudonym import contact_id
+from bot.rasa_client import RasaClient, RasaReply
+from storage import repository as repo
+from storage.db import Database
+from storage.models import Contact, InboundRecord, InboundStatus, OutboundRecord
+
+logger = logging.getLogger(__name__)
+
+# After this many failed turns for one message (Rasa errors, not Rasa being down), stop trying.
+MAX_ATTEMPTS = 5
+
+
+def to_outbound(record: OutboundRecord) -> OutboundMessage:
+    return OutboundMessage(
+        id=record.id,
+        text=record.text,
+        key=record.message_key,
+        language=record.language,
+        buttons=tuple(Button(b["title"], b["payload"]) for b in record.buttons),
+    )
+
+
+@dataclass
+class Pipeline:
+    database: Database
+    rasa: RasaClient
+    renderer: Renderer
+    secret_key: str
+
+    async def receive(self, message: InboundMessage) -> list[OutboundMessage]:
+        """Store `message` under its idempotency key and answer it (and any older message of
+        the same person still waiting). A repeated delivery runs no new Rasa turn: it gets the
+        replies already stored for it."""
+        cid = contact_id(self.secret_key, message.channel, message.sender)
+        async with self.database.session() as session:
+            await repo.touch_contact(session, cid, message.channel)
+            record, created = await repo.store_inbound(
+                session,
+                channel=message.channel,
+                platform_message_id=message.platform_message_id,
+                contact_id=cid,
+                text=message.text,
+            )
+        produced = await self.process_waiting(cid)
+        if created or produced:
+            return produced
+        async with self.database.session() as session:
+            return [to_outbound(r) for r in await repo.replies_to(session, record.id)]
+
+    async def language_of(self, contact: str) -> str:
+        async with self.database.session() as session:
+            found = await session.get(Contact, contact)
+        return (found.language if found else None) or self.renderer.default_language
+
+    async def process_waiting(self, contact: str | None = None) -> list[OutboundMessage]:
+        """Answer waiting messages oldest first; per person, stop at the first that cannot be
+        answered so that replies keep their order."""
+        async with self.database.session() as session:
+            waiting = await repo.claimable_inbound(session, contact_id=contact)
+        produced: list[OutboundMessage] = []
+        blocked: set[str] = set()
+        for record in waiting:
+            if record.contact_id in blocked:
+                produced.extend(await self._defer(record))
+                continue
+            replies, answered = await self._answer(record)
+            produced.extend(replies)
+            if not answered:
+                blocked.add(record.contact_id)
+        return produced
+
+    async def _defer(self, record: InboundRecord) -> list[OutboundMessage]:
+        """An older message of the same person is still waiting: this one waits behind it
+        (replies keep their order), with one "try again shortly" the first time."""
+        async with self.database.session() as session:
+            if not await repo.claim_inbound(session, record.id):
+                return []
+        sorry = [RasaReply(key="try_again")] if record.attempts == 0 else []
+        language = await self.language_of(record.contact_id)
+        return await self._store(record, language, sorry, InboundStatus.PENDING)
+
+    async def _answer(self, record: InboundRecord) -> tuple[list[OutboundMessage], bool]:
+        """One Rasa turn for one stored message: (replies, answered). Not answered when it
+        must wait: Rasa is down, or another process has it."""
+        async with self.database.session() as session:
+            if not await repo.claim_inbound(session, record.id):
+                return [], False
+        language = await self.language_of(record.contact_id)
+        try:
+            replies = await self.rasa.turn(
+                record.contact_id,
+                record.text or "",
+                {"language": language, "channel": record.channel},
+            )
+        except RasaUnavailable as exc:
+            logger.warning("Rasa unavailable (%s); message %d waits for a retry", exc, record.id)
+            # Say sorry once per message, not on every retry.
+            sorry = [RasaReply(key="try_again")] if record.attempts == 0 else []
+            return await self._store(record, language, sorry, InboundStatus.PENDING), False
+        except RasaError as exc:
+            logger.error("Rasa failed on message %d: %s", record.id, exc)
+            if record.attempts + 1 < MAX_ATTEMPTS:
+                return await self._store(record, language, [], InboundStatus.PENDING), False
+            fallback = [RasaReply(key="fallback")]
+            return await self._store(record, language, fallback, InboundStatus.FAILED), True
+        return await self._store(record, language, replies, InboundStatus.DONE), True
+
+    async def _store(
+        self,
+        record: InboundRecord,
+        language: str,
+        replies: Sequence[RasaReply],
+        status: InboundStatus,
+    ) -> list[OutboundMessage]:
+        async with self.database.session() as session:
+            stored = [
+                await repo.add_outbound(
+                    session,
+                    contact_id=record.contact_id,
+                    channel=record.channel,
+                    in_reply_to=record.id,
+                    message_key=rendered.key,
+                    language=language,
+                    text=rendered.text,
+                    buttons=[{"title": b.title, "payload": b.payload} for b in rendered.buttons],
+                )
+                for rendered in (self._render(reply, language) for reply in replies)
+            ]
+            await repo.finish_inbound(session, record.id, status)
+        return [to_outbound(r) for r in stored]
+
+    def _render(self, reply: RasaReply, language: str) -> Rendered:
+        try:
+            return self.renderer.render(reply.key, language, reply.variables, reply.buttons)
+        except (UnknownMessageKey, KeyError, TypeError, ValueError) as exc:
+            logger.error("Cannot render message key %r: %s", reply.key, type(exc).__name__)
+            menu = [{"key": "button.menu", "payload": "/ask_menu"}]
+            return self.renderer.render("fallback", language, None, menu)

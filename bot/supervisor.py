@@ -1,0 +1,165 @@
+"""`sahay run`: start Rasa, the action server, `sahay web` and `sahay worker`; stop them all.
+
+Each child runs in its own process group, so stopping it also stops anything it spawned;
+each child also gets SIGTERM if this supervisor dies (Linux parent-death signal).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from bot.rasa_model import RASA_BIN
+from bot.settings import PROJECT_ROOT, Settings
+
+logger = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    os.setsid()
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class Service:
+    name: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Supervisor:
+    log_dir: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start(self, service: Service) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.log_dir / f"{service.name}.log").open("ab")
+        self.processes[service.name] = subprocess.Popen(  # noqa: S603 - argv from our code
+            service.argv,
+            env={**os.environ, **service.env},
+            cwd=PROJECT_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads run at this point
+        )
+        log.close()
+
+    def exited(self) -> list[str]:
+        return [name for name, p in self.processes.items() if p.poll() is not None]
+
+    def stop_all(self, grace_seconds: float = 15.0) -> None:
+        """SIGTERM every process group, then SIGKILL whatever is left after the grace period."""
+        for process in self.processes.values():
+            _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + grace_seconds
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                logger.warning("Process %d did not stop in time; killing it", process.pid)
+        for process in self.processes.values():
+            _signal_group(process, signal.SIGKILL)  # also reaps grandchildren left behind
+            process.wait()
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
+def _port(url: str) -> str:
+    return str(urlsplit(url).port or 80)
+
+
+def write_rasa_config(settings: Settings, directory: Path) -> tuple[Path, Path]:
+    """endpoints.yml (action server, SQLite tracker store) and credentials.yml (REST)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    endpoints = directory / "endpoints.yml"
+    endpoints.write_text(
+        "action_endpoint:\n"
+        f"  url: {settings.action_server_url.rstrip('/')}/webhook\n"
+        "tracker_store:\n"
+        "  type: SQL\n"
+        "  dialect: sqlite\n"
+        f"  db: {directory / 'tracker.db'}\n"
+    )
+    credentials = directory / "credentials.yml"
+    credentials.write_text("rest:\n")
+    return endpoints, credentials
+
+
+def services(settings: Settings, model: Path, token: str) -> list[Service]:
+    endpoints, credentials = write_rasa_config(settings, settings.var_dir / "rasa")
+    app_env = {"RASA_TOKEN": token, "DATABASE_URL": settings.database_url}
+    python = sys.executable
+    return [
+        Service(
+            "rasa",
+            [
+                str(RASA_BIN),
+                "run",
+                "--enable-api",
+                "--auth-token",
+                token,
+                "--model",
+                str(model),
+                "--endpoints",
+                str(endpoints),
+                "--credentials",
+                str(credentials),
+                "--interface",
+                urlsplit(settings.rasa_url).hostname or "127.0.0.1",
+                "--port",
+                _port(settings.rasa_url),
+            ],
+        ),
+        Service(
+            "actions",
+            [
+                python,
+                "-m",
+                "rasa_sdk",
+                "--actions",
+                "dialogues.actions",
+                "--port",
+                _port(settings.action_server_url),
+            ],
+            {**app_env, "SANIC_HOST": urlsplit(settings.action_server_url).hostname or ""},
+        ),
+        Service("web", [python, "-m", "bot.cli", "web"], app_env),
+        Service("worker", [python, "-m", "bot.cli", "worker"], app_env),
+    ]
+
+
+def wait_until_ready(
+    url: str, supervisor: Supervisor, timeout: float = 300.0
+) -> dict[str, object] | None:
+    """Poll /healthz until it answers 200; None if a process died or time ran out."""
+    deadline = time.monotonic() + timeout
+    last: dict[str, object] | None = None
+    while time.monotonic() < deadline and not supervisor.exited():
+        try:
+            response = httpx.get(url, timeout=5)
+            last = response.json()
+            if response.status_code == 200:
+                return last
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(1)
+    logger.error("Not ready; last health report: %s", last)
+    return None

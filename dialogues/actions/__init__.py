@@ -1,0 +1,5 @@
+"""Custom actions, served by rasa-sdk (`python -m rasa_sdk --actions dialogues.actions`)."""
+
+from dialogues.actions.greet import ActionGreet
+
+__all__ = ["ActionGreet"]

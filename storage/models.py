@@ -1,0 +1,128 @@
+"""SQLAlchemy 2 models: contacts and the messages they exchange with Sahay."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+class InboundStatus(enum.StrEnum):
+    PENDING = "pending"  # stored, not yet answered (new, or Rasa was down)
+    PROCESSING = "processing"  # claimed by one process
+    DONE = "done"
+    FAILED = "failed"  # gave up after too many attempts
+
+
+class OutboundStatus(enum.StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Priority(enum.IntEnum):
+    REPLY = 0
+    BROADCAST = 1
+
+
+def _enum(enum_cls: type[enum.StrEnum]) -> Enum:
+    """Store an enum as its value in a VARCHAR, the same on SQLite and PostgreSQL."""
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Contact(Base):
+    """A person, known only by a pseudonymous id (a keyed hash of channel and platform id)."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    greeted_at: Mapped[datetime | None]
+
+
+class InboundRecord(Base):
+    """A message received from a contact, stored before anything else happens to it."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "platform_message_id", name="uq_inbound_platform_id"),
+        Index("ix_inbound_status_received", "status", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    platform_message_id: Mapped[str] = mapped_column(String(128))
+    contact_id: Mapped[str] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[InboundStatus] = mapped_column(
+        _enum(InboundStatus), default=InboundStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]
+    processed_at: Mapped[datetime | None]
+
+
+class OutboundRecord(Base):
+    """A message for a contact: rendered text in the contact's language, queued for delivery."""
+
+    __tablename__ = "outbound_messages"
+    __table_args__ = (Index("ix_outbound_contact_status", "contact_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    in_reply_to: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_messages.id", ondelete="SET NULL"), index=True
+    )
+    priority: Mapped[int] = mapped_column(default=Priority.REPLY)
+    message_key: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    status: Mapped[OutboundStatus] = mapped_column(
+        _enum(OutboundStatus), default=OutboundStatus.QUEUED
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

@@ -1,0 +1,185 @@
+"""Queries the conversation pipeline needs. Every function takes the caller's session."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Contact,
+    InboundRecord,
+    InboundStatus,
+    OutboundRecord,
+    OutboundStatus,
+    Priority,
+    utcnow,
+)
+
+# A claim older than this belongs to a process that died mid-way; the message is taken again.
+STALE_CLAIM = timedelta(minutes=5)
+
+
+def _insert(session: AsyncSession, model: type[Any]) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
+
+
+async def touch_contact(session: AsyncSession, contact_id: str, channel: str) -> Contact:
+    """Find or create a contact; safe when two processes see a new contact at once."""
+    now = utcnow()
+    await session.execute(
+        _insert(session, Contact)
+        .values(id=contact_id, channel=channel, created_at=now, last_seen_at=now)
+        .on_conflict_do_update(index_elements=[Contact.id], set_={"last_seen_at": now})
+    )
+    contact = await session.get(Contact, contact_id, populate_existing=True)
+    assert contact is not None  # noqa: S101 - just upserted in this transaction
+    return contact
+
+
+async def store_inbound(
+    session: AsyncSession, *, channel: str, platform_message_id: str, contact_id: str, text: str
+) -> tuple[InboundRecord, bool]:
+    """Store a message under its idempotency key; returns (record, created)."""
+    inserted = await session.execute(
+        _insert(session, InboundRecord)
+        .values(
+            channel=channel,
+            platform_message_id=platform_message_id,
+            contact_id=contact_id,
+            text=text,
+            status=InboundStatus.PENDING,
+            attempts=0,
+            received_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "platform_message_id"])
+        .returning(InboundRecord.id)
+    )
+    new_id = inserted.scalar_one_or_none()
+    record = (
+        await session.execute(
+            select(InboundRecord).where(
+                InboundRecord.channel == channel,
+                InboundRecord.platform_message_id == platform_message_id,
+            )
+        )
+    ).scalar_one()
+    return record, new_id is not None
+
+
+async def claim_inbound(session: AsyncSession, inbound_id: int) -> bool:
+    """Take a pending (or abandoned) message for processing. Only one caller ever wins."""
+    now = utcnow()
+    result = await session.execute(
+        update(InboundRecord)
+        .where(InboundRecord.id == inbound_id, _claimable(now))
+        .values(
+            status=InboundStatus.PROCESSING,
+            claimed_at=now,
+            attempts=InboundRecord.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _claimable(now: datetime) -> Any:
+    return or_(
+        InboundRecord.status == InboundStatus.PENDING,
+        (InboundRecord.status == InboundStatus.PROCESSING)
+        & (InboundRecord.claimed_at < now - STALE_CLAIM),
+    )
+
+
+async def finish_inbound(session: AsyncSession, inbound_id: int, status: InboundStatus) -> None:
+    values: dict[str, Any] = {"status": status}
+    if status is InboundStatus.DONE:
+        values["processed_at"] = utcnow()
+    await session.execute(
+        update(InboundRecord)
+        .where(InboundRecord.id == inbound_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def claimable_inbound(
+    session: AsyncSession, *, contact_id: str | None = None, limit: int = 100
+) -> Sequence[InboundRecord]:
+    """Messages waiting for an answer, oldest first (per contact when one is given)."""
+    query = select(InboundRecord).where(_claimable(utcnow()))
+    if contact_id is not None:
+        query = query.where(InboundRecord.contact_id == contact_id)
+    return (await session.scalars(query.order_by(InboundRecord.id).limit(limit))).all()
+
+
+async def add_outbound(
+    session: AsyncSession,
+    *,
+    contact_id: str,
+    channel: str,
+    in_reply_to: int | None,
+    message_key: str,
+    language: str,
+    text: str,
+    buttons: list[dict[str, Any]],
+    priority: Priority = Priority.REPLY,
+) -> OutboundRecord:
+    record = OutboundRecord(
+        contact_id=contact_id,
+        channel=channel,
+        in_reply_to=in_reply_to,
+        message_key=message_key,
+        language=language,
+        text=text,
+        buttons=buttons,
+        priority=priority,
+        status=OutboundStatus.QUEUED,
+    )
+    session.add(record)
+    await session.flush()
+    return record
+
+
+async def replies_to(session: AsyncSession, inbound_id: int) -> Sequence[OutboundRecord]:
+    query = select(OutboundRecord).where(OutboundRecord.in_reply_to == inbound_id)
+    return (await session.scalars(query.order_by(OutboundRecord.id))).all()
+
+
+async def queued_for(
+    session: AsyncSession, contact_id: str, channel: str
+) -> Sequence[OutboundRecord]:
+    query = select(OutboundRecord).where(
+        OutboundRecord.contact_id == contact_id,
+        OutboundRecord.channel == channel,
+        OutboundRecord.status == OutboundStatus.QUEUED,
+    )
+    return (await session.scalars(query.order_by(OutboundRecord.id))).all()
+
+
+async def mark_sent(session: AsyncSession, outbound_ids: Sequence[int]) -> None:
+    if not outbound_ids:
+        return
+    await session.execute(
+        update(OutboundRecord)
+        .where(OutboundRecord.id.in_(outbound_ids), OutboundRecord.status == OutboundStatus.QUEUED)
+        .values(status=OutboundStatus.SENT, sent_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def mark_greeted(session: AsyncSession, contact_id: str) -> bool:
+    """Record that the contact was greeted; True if they had been greeted before.
+    An unknown contact (Rasa reached directly, not through the gateway) is not recorded."""
+    contact = await session.get(Contact, contact_id, with_for_update=True)
+    if contact is None:
+        return False
+    returning = contact.greeted_at is not None
+    contact.greeted_at = utcnow()
+    return returning

@@ -1,0 +1,106 @@
+"""The composition root of `sahay web`: settings, database, Rasa client, routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bot.channels import webchat
+from bot.i18n import RTL_LANGUAGES, Renderer, load_catalogues
+from bot.pipeline import Pipeline
+from bot.rasa_client import RasaClient
+from bot.settings import Settings
+from storage.db import Database
+from web import health
+
+logger = logging.getLogger(__name__)
+WEB_DIR = Path(__file__).resolve().parent
+INVALID_BODY = "The request body is not valid JSON in UTF-8."
+
+
+def build_pipeline(settings: Settings, database: Database, http: httpx.AsyncClient) -> Pipeline:
+    return Pipeline(
+        database=database,
+        rasa=RasaClient(
+            http, settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds
+        ),
+        renderer=Renderer(load_catalogues(), default_language=settings.default_language),
+        secret_key=settings.secret_key,
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database(settings.database_url)
+        async with httpx.AsyncClient() as http:
+            app.state.settings = settings
+            app.state.database = database
+            app.state.http = http
+            app.state.pipeline = build_pipeline(settings, database, http)
+            try:
+                yield
+            finally:
+                await database.dispose()
+
+    app = FastAPI(title="Sahay", version="0.1.0", lifespan=lifespan)
+    app.include_router(webchat.router)
+    app.include_router(health.router)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    templates = Jinja2Templates(directory=WEB_DIR / "templates")
+
+    @app.get("/chat", response_class=HTMLResponse, include_in_schema=False)
+    async def chat_page(request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(
+            request, "chat.html", {"rtl_languages": sorted(RTL_LANGUAGES)}
+        )
+
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(SQLAlchemyError, _database_down)
+    # asyncpg raises the socket's own error when the server cannot be reached at all.
+    app.add_exception_handler(OSError, _database_down)
+    return app
+
+
+async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+    """A clear error that names the fields at fault and never echoes what was sent."""
+    assert isinstance(exc, RequestValidationError)  # noqa: S101
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return JSONResponse({"error": INVALID_BODY}, status_code=400)
+    problems = [
+        {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "problem": e["msg"]}
+        for e in errors
+    ]
+    return JSONResponse({"error": "The request is not valid.", "problems": problems}, 422)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    """Every HTTP error as {"error": ...}; a body FastAPI could not decode is reported as such."""
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+    message = str(exc.detail)
+    if exc.status_code == 400 and "parsing the body" in message:
+        message = INVALID_BODY
+    return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _database_down(_request: Request, exc: Exception) -> JSONResponse:
+    logger.error("Database error: %s", type(exc).__name__)
+    return JSONResponse(
+        {"error": "Sahay cannot store messages right now. Please try again shortly."},
+        status_code=503,
+    )

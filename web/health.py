@@ -1,0 +1,50 @@
+"""Readiness: the database, Rasa (with a model loaded) and the action server, each reported."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.errors import SahayError
+
+router = APIRouter(tags=["operations"])
+CHECK_TIMEOUT = 3.0
+
+
+async def _component(check: Awaitable[bool], not_ready: str) -> dict[str, Any]:
+    try:
+        ready = await asyncio.wait_for(check, CHECK_TIMEOUT)
+    except (TimeoutError, SahayError, httpx.HTTPError, SQLAlchemyError, OSError) as exc:
+        return {"ready": False, "detail": f"unreachable ({type(exc).__name__})"}
+    return {"ready": True} if ready else {"ready": False, "detail": not_ready}
+
+
+async def _database_ok(request: Request) -> bool:
+    await request.app.state.database.ping()
+    return True
+
+
+async def _action_server_ok(request: Request) -> bool:
+    http: httpx.AsyncClient = request.app.state.http
+    response = await http.get(request.app.state.settings.action_server_url.rstrip("/") + "/health")
+    return response.status_code == 200
+
+
+@router.get("/healthz")
+async def healthz(request: Request) -> JSONResponse:
+    """200 when every component is ready, else 503; the body gives each component's state."""
+    database, rasa, actions = await asyncio.gather(
+        _component(_database_ok(request), "database not reachable"),
+        _component(request.app.state.pipeline.rasa.model_loaded(), "no model loaded"),
+        _component(_action_server_ok(request), "action server not healthy"),
+    )
+    components = {"database": database, "rasa": rasa, "action_server": actions}
+    ready = all(c["ready"] for c in components.values())
+    body = {"status": "ready" if ready else "unavailable", "components": components}
+    return JSONResponse(body, status_code=200 if ready else 503)
