@@ -6,7 +6,7 @@ import asyncio
 import ipaddress
 import os
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -112,8 +112,8 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
 
 
 @pytest.fixture
-def free_port() -> Iterator[int]:
-    yield unused_port()
+def free_port() -> int:
+    return unused_port()
 
 
 def unused_port() -> int:

@@ -21,7 +21,8 @@ def test_fingerprint_changes_with_content_and_only_then(tmp_path: Path) -> None:
 
 def test_model_name_follows_the_project_training_data(tmp_path: Path) -> None:
     name = model_path(tmp_path).name
-    assert name.startswith("sahay-") and name.endswith(".tar.gz")
+    assert name.startswith("sahay-")
+    assert name.endswith(".tar.gz")
     assert model_path(tmp_path) == model_path(tmp_path)
 
 

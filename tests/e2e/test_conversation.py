@@ -54,7 +54,8 @@ async def test_hello_is_greeted_then_welcomed_back(stack: Stack) -> None:
     database = stack.database()
     async with database.session() as s:
         contact = await s.get(Contact, contact_id(stack.settings.secret_key, "webchat", person))
-        assert contact is not None and contact.greeted_at is not None
+        assert contact is not None
+        assert contact.greeted_at is not None
     await database.dispose()
     # ...so the next greeting is a welcome back.
     second = await say(stack, person, "hii")
@@ -102,7 +103,8 @@ async def test_one_message_delivered_many_times_is_answered_once(stack: Stack) -
             .where(OutboundRecord.contact_id == cid)
         )
     await database.dispose()
-    assert len(inbound) == 1 and inbound[0].status is InboundStatus.DONE
+    assert len(inbound) == 1
+    assert inbound[0].status is InboundStatus.DONE
     assert inbound[0].attempts == 1  # one Rasa turn
     assert outbound == 1
     assert sum(len(r["messages"]) for r in replies) >= 1

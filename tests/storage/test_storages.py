@@ -24,7 +24,8 @@ async def _inbound(db: Database, pid: str = "m1", contact: str = "c_1") -> tuple
 async def test_same_platform_message_id_is_stored_once(database: Database) -> None:
     first, created = await _inbound(database)
     again, created_again = await _inbound(database)
-    assert created and not created_again
+    assert created
+    assert not created_again
     assert first == again
     async with database.session() as s:
         assert await s.scalar(select(func.count()).select_from(InboundRecord)) == 1
@@ -102,7 +103,8 @@ async def test_outbound_queued_then_sent_once(database: Database) -> None:
     async with database.session() as s:
         assert await repo.queued_for(s, "c_1", "webchat") == []
         stored = await s.get(OutboundRecord, out.id)
-        assert stored is not None and stored.sent_at is not None
+        assert stored is not None
+        assert stored.sent_at is not None
         assert stored.buttons == [{"title": "Menu", "payload": "/ask_menu"}]
         assert [r.id for r in await repo.replies_to(s, record_id)] == [out.id]
 
