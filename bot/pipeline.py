@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.channels.base import Button, InboundMessage, OutboundMessage
 from bot.errors import RasaError, RasaUnavailable
@@ -67,11 +68,13 @@ class Pipeline:
             found = await session.get(Contact, contact)
         return (found.language if found else None) or self.renderer.default_language
 
-    async def process_waiting(self, contact: str | None = None) -> list[OutboundMessage]:
+    async def process_waiting(
+        self, contact: str | None = None, min_age: timedelta | None = None
+    ) -> list[OutboundMessage]:
         """Answer waiting messages oldest first; per person, stop at the first that cannot be
         answered so that replies keep their order."""
         async with self.database.session() as session:
-            waiting = await repo.claimable_inbound(session, contact_id=contact)
+            waiting = await repo.claimable_inbound(session, contact_id=contact, min_age=min_age)
         produced: list[OutboundMessage] = []
         blocked: set[str] = set()
         for record in waiting:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from datetime import timedelta
 
 import httpx
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,6 +22,8 @@ from storage.db import Database
 from web.app import build_pipeline
 
 logger = logging.getLogger(__name__)
+# A message younger than this is being answered by the process that received it.
+RETRY_AFTER = timedelta(seconds=5)
 
 
 async def run_once(pipeline: Pipeline) -> int:
@@ -30,7 +33,7 @@ async def run_once(pipeline: Pipeline) -> int:
             return 0
     except SahayError:
         return 0
-    return len(await pipeline.process_waiting())
+    return len(await pipeline.process_waiting(min_age=RETRY_AFTER))
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:

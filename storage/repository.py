@@ -110,12 +110,21 @@ async def finish_inbound(session: AsyncSession, inbound_id: int, status: Inbound
 
 
 async def claimable_inbound(
-    session: AsyncSession, *, contact_id: str | None = None, limit: int = 100
+    session: AsyncSession,
+    *,
+    contact_id: str | None = None,
+    min_age: timedelta | None = None,
+    limit: int = 100,
 ) -> Sequence[InboundRecord]:
-    """Messages waiting for an answer, oldest first (per contact when one is given)."""
-    query = select(InboundRecord).where(_claimable(utcnow()))
+    """Messages waiting for an answer, oldest first (per contact when one is given).
+    `min_age` leaves alone messages received more recently: the process that stored them
+    is answering them right now."""
+    now = utcnow()
+    query = select(InboundRecord).where(_claimable(now))
     if contact_id is not None:
         query = query.where(InboundRecord.contact_id == contact_id)
+    if min_age is not None:
+        query = query.where(InboundRecord.received_at < now - min_age)
     return (await session.scalars(query.order_by(InboundRecord.id).limit(limit))).all()
 
 

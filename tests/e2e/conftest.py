@@ -70,9 +70,10 @@ def stack(model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sta
         rasa_token=secrets.token_urlsafe(16),
         port=port,
         var_dir=var,
+        worker_poll_seconds=0.5,
     )
     supervisor = Supervisor(var / "log")
-    wanted = {"rasa", "actions", "web"}
+    wanted = {"rasa", "actions", "web", "worker"}
     env = {
         "PORT": str(port),
         "RASA_URL": settings.rasa_url,

@@ -136,3 +136,19 @@ async def test_sqlite_runs_in_wal_mode(tmp_path) -> None:  # type: ignore[no-unt
     async with db.engine.connect() as conn:
         assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
     await db.dispose()
+
+
+async def test_a_fresh_message_is_left_to_the_process_that_received_it(
+    database: Database,
+) -> None:
+    record_id, _ = await _inbound(database)
+    async with database.session() as s:
+        assert await repo.claimable_inbound(s, min_age=timedelta(seconds=30)) == []
+        await s.execute(
+            update(InboundRecord)
+            .where(InboundRecord.id == record_id)
+            .values(received_at=utcnow() - timedelta(minutes=1))
+        )
+    async with database.session() as s:
+        waiting = await repo.claimable_inbound(s, min_age=timedelta(seconds=30))
+    assert [r.id for r in waiting] == [record_id]
