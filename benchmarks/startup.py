@@ -63,11 +63,17 @@ def time_make_run(clone: Path, env: dict[str, str], log: Path) -> float:
         raise RuntimeError(f"make run exited with {make.returncode}; see {log}")
     finally:
         os.killpg(make.pid, signal.SIGINT)
-        make.wait(timeout=60)
+        try:
+            make.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(make.pid, signal.SIGKILL)
+            print(f"make run did not stop on SIGINT; see {log}", file=sys.stderr)
+            raise
 
 
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="sahay-bench-") as tmp:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         clone = Path(tmp) / "sahay"
         subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
         # An empty uv cache: every package is downloaded, as on a new machine.

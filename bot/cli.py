@@ -89,6 +89,8 @@ def cmd_run(settings: Settings) -> int:
     def _terminate(_sig: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
+    # Set both explicitly: a process started in the background inherits SIGINT ignored.
+    signal.signal(signal.SIGINT, _terminate)
     signal.signal(signal.SIGTERM, _terminate)
     print("Migrating the database…", flush=True)
     cmd_db_upgrade(settings)
