@@ -52,7 +52,7 @@ def time_make_run(clone: Path, env: dict[str, str], log: Path) -> float:
                     elapsed = time.monotonic() - started
                     reply = httpx.post(
                         f"http://127.0.0.1:{port}/api/chat/messages",
-                        json={"sender": "bench", "text": "hello"},
+                        json={"sender": f"bench-{port}", "text": "hello"},
                         timeout=30,
                     ).json()
                     assert reply["messages"][0]["text"].startswith("Hello"), reply
