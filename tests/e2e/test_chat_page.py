@@ -23,11 +23,16 @@ CHROMIUM_ARGS = [
 ]
 
 
-async def test_a_person_chats_in_the_browser(stack: Stack, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def chromium() -> str:
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is not installed (apt-get install chromium); .ci/run installs it")
+    return CHROMIUM
+
+
+async def test_a_person_chats_in_the_browser(stack: Stack, chromium: str, tmp_path: Path) -> None:
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = await browser.new_page(viewport={"width": 360, "height": 740})
         await page.goto(f"{stack.web_url}/chat")
         await page.fill("#text", "hello")

@@ -45,9 +45,7 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_make_run_answers_hello_and_ctrl_c_leaves_no_process(
-    model: Path, tmp_path: Path
-) -> None:
+def test_make_run_answers_hello_and_ctrl_c_leaves_no_process(model: Path, tmp_path: Path) -> None:
     port = unused_port()
     env = {
         **os.environ,

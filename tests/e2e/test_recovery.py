@@ -17,8 +17,8 @@ from tests.web.conftest import app_client, offline_settings
 pytestmark = pytest.mark.e2e
 
 
-async def _poll(stack: Stack, person: str, timeout: float = 30.0) -> list[dict]:
-    deadline = time.monotonic() + timeout
+async def _poll(stack: Stack, person: str, seconds: float = 30.0) -> list[dict]:
+    deadline = time.monotonic() + seconds
     async with httpx.AsyncClient(base_url=stack.web_url) as client:
         while time.monotonic() < deadline:
             response = await client.get("/api/chat/messages", params={"sender": person})
@@ -52,7 +52,7 @@ async def test_message_sent_while_rasa_was_down_is_answered_when_it_is_back(
     [answer] = await _poll(stack, person)
     assert answer["text"].startswith("Hello, I am Sahay")
     # Handed over once: the next poll has nothing new.
-    assert await _poll(stack, person, timeout=1) == []
+    assert await _poll(stack, person, seconds=1) == []
 
 
 async def test_unused_port_really_is_closed() -> None:
