@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.channels.base import Button, OutboundMessage
 from bot.messages import MESSAGES
 from bot.settings import PROJECT_ROOT
 
@@ -33,20 +34,6 @@ def load_catalogues(locales_dir: Path = LOCALES_DIR) -> dict[str, gettext.NullTr
         with mo_file.open("rb") as fp:
             catalogues[language] = gettext.GNUTranslations(fp)
     return catalogues
-
-
-@dataclass(frozen=True)
-class RenderedButton:
-    title: str
-    payload: str
-
-
-@dataclass(frozen=True)
-class Rendered:
-    key: str
-    language: str
-    text: str
-    buttons: tuple[RenderedButton, ...] = ()
 
 
 @dataclass
@@ -75,9 +62,13 @@ class Renderer:
         language: str,
         variables: Mapping[str, Any] | None = None,
         buttons: Sequence[Mapping[str, str]] | None = None,
-    ) -> Rendered:
-        rendered_buttons = tuple(
-            RenderedButton(title=self.text(b["key"], language), payload=b["payload"])
-            for b in buttons or []
+    ) -> OutboundMessage:
+        return OutboundMessage(
+            text=self.text(key, language, variables),
+            key=key,
+            language=language,
+            buttons=tuple(
+                Button(title=self.text(b["key"], language), payload=b["payload"])
+                for b in buttons or []
+            ),
         )
-        return Rendered(key, language, self.text(key, language, variables), rendered_buttons)

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from bot.channels.base import Button, InboundMessage, OutboundMessage
 from bot.errors import RasaError, RasaUnavailable
-from bot.i18n import Rendered, Renderer, UnknownMessageKey
+from bot.i18n import Renderer, UnknownMessageKey
 from bot.pseudonym import contact_id
 from bot.rasa_client import RasaClient, RasaReply
 from storage import repository as repo
@@ -147,7 +147,7 @@ class Pipeline:
             await repo.finish_inbound(session, record.id, status)
         return [to_outbound(r) for r in stored]
 
-    def _render(self, reply: RasaReply, language: str) -> Rendered:
+    def _render(self, reply: RasaReply, language: str) -> OutboundMessage:
         try:
             return self.renderer.render(reply.key, language, reply.variables, reply.buttons)
         except (UnknownMessageKey, KeyError, TypeError, ValueError) as exc:
