@@ -12,7 +12,8 @@ RASA_READY := $(RASA_VENV)/.ready
 PO_FILES := $(wildcard locales/*/LC_MESSAGES/sahay.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test setup lint typecheck pytest train locales-extract bench-startup lock clean
+.PHONY: run test setup lint typecheck pytest train locales-extract bench-startup eval-nlu \
+	bench-nlu lock clean
 
 run: setup ## Start Sahay on the embedded default (SQLite, no tokens)
 	@$(VENV)/bin/sahay run
@@ -57,6 +58,12 @@ locales-extract: $(APP_READY) ## Refresh locales/sahay.pot and merge it into eve
 
 bench-startup: setup ## Time `make run` until /healthz is 200 (fresh and second start)
 	$(VENV)/bin/python benchmarks/startup.py
+
+eval-nlu: setup ## Held-out and cross-validated NLU accuracy per language and intent
+	$(VENV)/bin/python benchmarks/eval_nlu.py
+
+bench-nlu: setup ## Sahay's NLU pipeline vs Rasa's default, on Sahay's data and CLINC150
+	$(VENV)/bin/python benchmarks/bench_nlu.py
 
 lock: $(APP_READY) ## Re-pin requirements/app.lock from pyproject.toml
 	$(UV) pip compile --quiet --python-version 3.11 --extra dev pyproject.toml -o requirements/app.lock

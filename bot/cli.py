@@ -73,6 +73,41 @@ def cmd_db_upgrade(settings: Settings) -> int:
     return 0
 
 
+def cmd_directory_load(settings: Settings, only_if_empty: bool = False) -> int:
+    """Load the deployment's service directory (YAML) into the database."""
+    from storage import directory
+    from storage.db import Database
+
+    data = directory.read_directory(settings.directory_path)
+
+    async def main() -> int:
+        database = Database(settings.database_url)
+        try:
+            async with database.session() as session:
+                if only_if_empty and not await directory.is_empty(session, data.deployment):
+                    return -1
+                return await directory.load(session, data)
+        finally:
+            await database.dispose()
+
+    loaded = asyncio.run(main())
+    if loaded >= 0:
+        sample = " (SAMPLE DATA)" if data.sample else ""
+        print(f"Loaded {loaded} directory entries for {data.deployment}{sample}", flush=True)
+    return 0
+
+
+def cmd_i18n_status(_settings: Settings) -> int:
+    """Per language: translated (reviewed), fuzzy (machine drafts), missing."""
+    from bot.i18n import catalogue_status
+
+    print(f"{'language':<10}{'translated':>12}{'fuzzy':>8}{'missing':>9}")
+    rows = catalogue_status()
+    for row in rows:
+        print(f"{row.language:<10}{row.translated:>12}{row.fuzzy:>8}{row.missing:>9}")
+    return 1 if any(row.missing for row in rows) else 0
+
+
 def cmd_train(settings: Settings) -> int:
     from bot.rasa_model import ensure_model
 
@@ -94,6 +129,7 @@ def cmd_run(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     print("Migrating the database…", flush=True)
     cmd_db_upgrade(settings)
+    cmd_directory_load(settings, only_if_empty=True)
     print("Checking the Rasa model…", flush=True)
     try:
         model, trained = ensure_model(settings.model_dir)
@@ -156,11 +192,34 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("train", help="train the Rasa model if the training data changed")
     db = sub.add_parser("db", help="database")
     db.add_argument("action", choices=["upgrade"])
+    nlu = sub.add_parser(
+        "nlu",
+        help="NLU tools",
+        description="parse: reads UTF-8 lines on stdin, prints one JSON object per line "
+        '({"text", "intent", "confidence", "language", "entities"}) through the same language '
+        "detection and Rasa model as live messages. It uses the Rasa server at RASA_URL "
+        "(with RASA_TOKEN) when one answers there, e.g. under `make run`; otherwise it starts "
+        "its own Rasa server with the current model (training it first if nlu/ or dialogues/ "
+        "changed), which takes about half a minute, and stops it at the end of input.",
+    )
+    nlu.add_argument("action", choices=["parse"])
+    i18n = sub.add_parser("i18n", help="translations")
+    i18n.add_argument("action", choices=["status"])
+    directory = sub.add_parser("directory", help="service directory")
+    directory.add_argument("action", choices=["load"])
     args = parser.parse_args(argv)
     settings = Settings()
     _configure_logging(settings)
     if args.command == "db":
         return cmd_db_upgrade(settings)
+    if args.command == "nlu":
+        from bot import nlu_cli
+
+        return nlu_cli.main(settings)
+    if args.command == "i18n":
+        return cmd_i18n_status(settings)
+    if args.command == "directory":
+        return cmd_directory_load(settings)
     return COMMANDS[args.command](settings)
 
 

@@ -72,3 +72,31 @@ class Renderer:
                 for b in buttons or []
             ),
         )
+
+
+@dataclass(frozen=True)
+class CatalogueStatus:
+    language: str
+    translated: int  # reviewed by a person (not fuzzy)
+    fuzzy: int  # machine drafts awaiting review
+    missing: int
+
+
+def catalogue_status(locales_dir: Path = LOCALES_DIR) -> list[CatalogueStatus]:
+    """Per language: how many messages are translated, fuzzy (drafts) or missing."""
+    from babel.messages.pofile import read_po
+
+    msgids = set(MESSAGES.values())
+    result = []
+    for po in sorted(locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        language = po.parent.parent.name
+        with po.open("rb") as fp:
+            catalogue = {m.id: m for m in read_po(fp) if m.id}
+        if language == SOURCE_LANGUAGE:  # the msgids are the English text
+            result.append(CatalogueStatus(language, len(msgids), 0, 0))
+            continue
+        found = [catalogue.get(msgid) for msgid in msgids]
+        done = [m for m in found if m is not None and m.string]
+        fuzzy = sum(1 for m in done if m.fuzzy)
+        result.append(CatalogueStatus(language, len(done) - fuzzy, fuzzy, len(msgids) - len(done)))
+    return result

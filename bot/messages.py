@@ -1,5 +1,9 @@
 """Every text a person reads, by message key. The English source is the gettext msgid;
-translations live in locales/<lang>/LC_MESSAGES/sahay.po. Rasa answers with keys only."""
+translations live in locales/<lang>/LC_MESSAGES/sahay.po. Rasa answers with keys only.
+
+Answers are written for a phone screen: a few short lines, plain words. Organisation facts
+(numbers, places, hours) are never written here: they come from the service directory.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ def N_(message: str) -> str:
 
 
 MESSAGES: Final[Mapping[str, str]] = {
+    # Conversation
     "greet": N_(
         "Hello, I am Sahay. I answer questions about services for migrants: health care, "
         "food and hygiene relief, legal aid, documents, shelter and more. "
@@ -20,6 +25,13 @@ MESSAGES: Final[Mapping[str, str]] = {
     ),
     "greet_returning": N_("Welcome back. How can I help you today?"),
     "goodbye": N_("Take care. Write to me any time you need help."),
+    "thank_you": N_("You are welcome. Write to me any time you need help."),
+    "affirm": N_("OK. What would you like to know? Tap Menu to see what I can do."),
+    "deny": N_("OK. What would you like to know instead? Tap Menu to see what I can do."),
+    "bot_challenge": N_(
+        "I am Sahay, a computer program (a bot), not a person. "
+        "To talk to a person, call the helpline."
+    ),
     "menu": N_(
         "I can help you with:\n"
         "- health care and vaccination\n"
@@ -29,6 +41,10 @@ MESSAGES: Final[Mapping[str, str]] = {
         "- going home (repatriation) and finding family\n"
         "- shelter, jobs, school, cash help, stress and worries\n"
         "Write what you need in a few words."
+    ),
+    "human_handoff": N_(
+        "To talk to a person, call the helpline. "
+        "You can also keep writing here and I will answer what I can."
     ),
     "out_of_scope": N_(
         "Sorry, I cannot help with that. I answer questions about services for migrants. "
@@ -42,8 +58,129 @@ MESSAGES: Final[Mapping[str, str]] = {
         "Sorry, I cannot answer right now. Your message is saved and I will reply "
         "shortly. Please try again in a few minutes."
     ),
+    "not_text": N_(
+        "Sorry, I can only read text messages. Please write your question in a few words, "
+        "or call the helpline."
+    ),
     "numbered_hint": N_("Reply with a number to choose."),
+    # Language
+    "language_picker": N_("Choose your language:"),
+    "language_picker_first": N_(
+        "I will answer in English. To choose another language, tap it below."
+    ),
+    "language_set": N_("OK, I will write to you in English."),
+    # Service answers: what it is, who can get it, how; the places come from the directory.
+    "answer.ask_health_services": N_(
+        "Health care: clinics and hospitals treat people who are sick or hurt, with or "
+        "without documents. In an emergency, go to the nearest hospital at once. "
+        "Bring any ID you have; if you have none, go anyway."
+    ),
+    "answer.ask_vaccination": N_(
+        "Vaccination: vaccines for children and adults are free at public health centres, "
+        "also for people without a passport or visa. Bring any ID and the child's vaccine "
+        "card if you have them."
+    ),
+    "answer.ask_covid_info": N_(
+        "COVID-19: fever, cough, tiredness or loss of taste or smell can be COVID. "
+        "Stay away from others, wear a mask and get tested. Testing is free for everyone. "
+        "If you find it hard to breathe, go to a hospital at once."
+    ),
+    "answer.ask_food_relief": N_(
+        "Food and hygiene relief: food packs and hygiene kits (soap, sanitary pads) are given "
+        "to families and workers in need, with or without documents. "
+        "Bring any ID you have and say how many people you live with."
+    ),
+    "answer.ask_legal_aid": N_(
+        "Legal aid: free advice if your salary is not paid, your employer keeps your passport, "
+        "or your contract is not respected. Keeping your passport is against the law. "
+        "Keep photos of your contract, payslips and messages."
+    ),
+    "answer.ask_documents": N_(
+        "Documents: help with a lost passport, ID, registration and work permit papers. "
+        "For a lost passport, report it to the police and contact your embassy. "
+        "Bring copies or photos of any documents you have."
+    ),
+    "answer.ask_repatriation": N_(
+        "Going home: help to contact your embassy, get travel documents and, in some cases, "
+        "a ticket home. Tell us your nationality and where you are now."
+    ),
+    "answer.ask_family_links": N_(
+        "Family links: the Red Cross and Red Crescent help find family members and restore "
+        "contact, free and confidential. Give the person's full name, age and last known place."
+    ),
+    "answer.ask_shelter": N_(
+        "Shelter: emergency places to stay for people without a safe place to sleep, "
+        "families with children first. Tell us where you are and how many people are with you."
+    ),
+    "answer.ask_employment": N_(
+        "Jobs and skills: job referrals, vocational training and help to start a small "
+        "business. Bring your work permit if you have one."
+    ),
+    "answer.ask_education": N_(
+        "School: every child can go to a public school, with or without documents. "
+        "Enrolment is free. Go to the nearest school or the education office with the child."
+    ),
+    "answer.ask_cash_assistance": N_(
+        "Cash help: families in need can get cash transfers or vouchers. "
+        "It depends on your situation; you can ask for it through a request."
+    ),
+    "answer.ask_mental_health": N_(
+        "Feeling stressed, sad or worried is common, and you are not alone. "
+        "You can talk to a counsellor for free and in confidence. "
+        "If you think of hurting yourself, call the emergency number now."
+    ),
+    "answer.ask_helpline": N_(
+        "You can call or message the helpline. It is free and confidential."
+    ),
+    # Actions (the full flows come with requests, subscriptions and data protection)
+    "answer.request_help": N_(
+        "To ask for help (a referral or relief), call the helpline and say what you need. "
+        "Soon you will be able to do it here too."
+    ),
+    "answer.report_emergency": N_(
+        "If you or someone is in danger now, call the emergency number at once:"
+    ),
+    "answer.check_request_status": N_(
+        "To check a request, call the helpline with your reference code."
+    ),
+    "answer.subscribe_alerts": N_(
+        "Alerts about cyclones, outbreaks and vaccination days are coming soon. "
+        "For now, ask the helpline."
+    ),
+    "answer.unsubscribe_alerts": N_("OK. I will not send you alerts."),
+    "answer.delete_my_data": N_("To delete your data, call the helpline and they will erase it."),
+    # Service directory lines
+    "directory.where": N_("Where to go:"),
+    "directory.where_near": N_("Near %(location)s:"),
+    "directory.place": N_("%(name)s, %(address)s. Open %(hours)s. Tel. %(phone)s"),
+    "directory.line": N_("%(name)s: %(phone)s (%(hours)s)"),
+    "directory.helpline": N_("Helpline: %(phone)s (%(hours)s)"),
+    "directory.emergency": N_("Emergency: %(phone)s"),
+    "directory.more_places": N_("More places"),
+    "directory.more_title": N_("More places:"),
+    "directory.sample_note": N_("(Sample data: not a real service.)"),
+    # The web chat page
+    "web.tagline": N_("Help and information for migrants"),
+    "web.your_message": N_("Your message"),
+    "web.placeholder": N_("Write your message"),
+    "web.send": N_("Send"),
+    "web.retrying": N_("Connection problem, trying again…"),
+    "web.not_sent": N_("Not sent. Check your connection and try again."),
     # Button titles
     "button.menu": N_("Menu"),
     "button.goodbye": N_("Bye"),
+    "button.language": N_("Language"),
+}
+
+# Language names are shown in their own language and script, never translated: a person must
+# recognise their own language whatever language the screen is in.
+LANGUAGE_NAMES: Final[Mapping[str, str]] = {
+    "en": "English",
+    "es": "Español",
+    "bn": "বাংলা",
+    "hi": "हिन्दी",
+    "ta": "தமிழ்",
+    "si": "සිංහල",
+    "ne": "नेपाली",
+    "dv": "ދިވެހި",
 }

@@ -11,11 +11,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot import commands
+from bot.answers import with_directory, with_language_picker
 from bot.channels.base import Button, InboundMessage, OutboundMessage
 from bot.errors import RasaError, RasaUnavailable
 from bot.i18n import Renderer, UnknownMessageKey
+from bot.messages import LANGUAGE_NAMES
 from bot.pseudonym import contact_id
 from bot.rasa_client import RasaClient, RasaReply
+from nlu.language import LanguageGuesser
+from storage import directory
 from storage import repository as repo
 from storage.db import Database
 from storage.models import Contact, InboundRecord, InboundStatus, OutboundRecord
@@ -24,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 # After this many failed turns for one message (Rasa errors, not Rasa being down), stop trying.
 MAX_ATTEMPTS = 5
+MENU_BUTTON = {"key": "button.menu", "payload": "/ask_menu"}
 
 
 def to_outbound(record: OutboundRecord) -> OutboundMessage:
@@ -42,6 +48,8 @@ class Pipeline:
     rasa: RasaClient
     renderer: Renderer
     secret_key: str
+    deployment: str = "maldives"
+    guesser: LanguageGuesser | None = None
 
     async def receive(self, message: InboundMessage) -> list[OutboundMessage]:
         """Store `message` under its idempotency key and answer it (and any older message of
@@ -56,6 +64,7 @@ class Pipeline:
                 platform_message_id=message.platform_message_id,
                 contact_id=cid,
                 text=message.text,
+                media_kind=message.media,
             )
         produced = await self.process_waiting(cid)
         if created or produced:
@@ -98,30 +107,67 @@ class Pipeline:
         return await self._store(record, language, sorry, InboundStatus.PENDING)
 
     async def _answer(self, record: InboundRecord) -> tuple[list[OutboundMessage], bool]:
-        """One Rasa turn for one stored message: (replies, answered). Not answered when it
-        must wait: Rasa is down, or another process has it."""
+        """One turn for one stored message: (replies, answered). Not answered when it must
+        wait: Rasa is down, or another process has it."""
         async with self.database.session() as session:
             if not await repo.claim_inbound(session, record.id):
                 return [], False
-        language = await self.language_of(record.contact_id)
-        try:
-            replies = await self.rasa.turn(
-                record.contact_id,
-                record.text or "",
-                {"language": language, "channel": record.channel},
-            )
-        except RasaUnavailable as exc:
-            logger.warning("Rasa unavailable (%s); message %d waits for a retry", exc, record.id)
-            # Say sorry once per message, not on every retry.
-            sorry = [RasaReply(key="try_again")] if record.attempts == 0 else []
-            return await self._store(record, language, sorry, InboundStatus.PENDING), False
-        except RasaError as exc:
-            logger.error("Rasa failed on message %d: %s", record.id, exc)
-            if record.attempts + 1 < MAX_ATTEMPTS:
-                return await self._store(record, language, [], InboundStatus.PENDING), False
-            fallback = [RasaReply(key="fallback")]
-            return await self._store(record, language, fallback, InboundStatus.FAILED), True
+            contact = await session.get(Contact, record.contact_id)
+        text = record.text or ""
+        known = contact.language if contact else None
+        command = commands.parse(text)
+        if command is not None:
+            language = known or self.renderer.default_language
+            replies, language = await self._command(record.contact_id, command, language)
+            return await self._store(record, language, replies, InboundStatus.DONE), True
+        # On first contact the message's script and words pre-select the language; it is kept
+        # once the message is answered (not while Rasa is down: the retry guesses again).
+        guessed = self._guess_language(text) if known is None else None
+        language = known or guessed or self.renderer.default_language
+        if text.strip():
+            try:
+                replies = await self.rasa.turn(
+                    record.contact_id, text, {"language": language, "channel": record.channel}
+                )
+            except RasaUnavailable as exc:
+                logger.warning("Rasa unavailable (%s); message %d waits", exc, record.id)
+                # Say sorry once per message, not on every retry.
+                sorry = [RasaReply(key="try_again")] if record.attempts == 0 else []
+                return await self._store(record, language, sorry, InboundStatus.PENDING), False
+            except RasaError as exc:
+                logger.error("Rasa failed on message %d: %s", record.id, exc)
+                if record.attempts + 1 < MAX_ATTEMPTS:
+                    return await self._store(record, language, [], InboundStatus.PENDING), False
+                fallback = [RasaReply(key="fallback")]
+                return await self._store(record, language, fallback, InboundStatus.FAILED), True
+        else:  # a voice note, sticker, photo... without a caption: Sahay reads text only
+            replies = [RasaReply(key="not_text", directory="helpline", buttons=[MENU_BUTTON])]
+        if known is None:  # the first answer: the language picker follows it, once
+            replies.append(RasaReply(key="language_picker_first", picker=True))
+            async with self.database.session() as session:
+                await repo.set_language(session, record.contact_id, language)
         return await self._store(record, language, replies, InboundStatus.DONE), True
+
+    def _guess_language(self, text: str) -> str | None:
+        guessed = self.guesser.guess(text) if self.guesser else None
+        return guessed if guessed in LANGUAGE_NAMES else None
+
+    async def _command(
+        self, contact: str, command: commands.Command, language: str
+    ) -> tuple[list[RasaReply], str]:
+        if isinstance(command, commands.ChooseLanguage):
+            if command.language not in LANGUAGE_NAMES:
+                return [RasaReply(key="language_picker", picker=True)], language
+            async with self.database.session() as session:
+                await repo.set_language(session, contact, command.language)
+            return [RasaReply(key="language_set", buttons=[MENU_BUTTON])], command.language
+        more = RasaReply(
+            key="directory.more_title",
+            directory=command.category,
+            page=command.page,
+            buttons=[MENU_BUTTON],
+        )
+        return [more], language
 
     async def _store(
         self,
@@ -130,6 +176,7 @@ class Pipeline:
         replies: Sequence[RasaReply],
         status: InboundStatus,
     ) -> list[OutboundMessage]:
+        composed = [await self._compose(reply, record.contact_id, language) for reply in replies]
         async with self.database.session() as session:
             stored = [
                 await repo.add_outbound(
@@ -137,20 +184,42 @@ class Pipeline:
                     contact_id=record.contact_id,
                     channel=record.channel,
                     in_reply_to=record.id,
-                    message_key=rendered.key,
+                    message_key=message.key,
                     language=language,
-                    text=rendered.text,
-                    buttons=[{"title": b.title, "payload": b.payload} for b in rendered.buttons],
+                    text=message.text,
+                    buttons=[{"title": b.title, "payload": b.payload} for b in message.buttons],
                 )
-                for rendered in (self._render(reply, language) for reply in replies)
+                for message in composed
             ]
             await repo.finish_inbound(session, record.id, status)
         return [to_outbound(r) for r in stored]
+
+    async def _compose(self, reply: RasaReply, contact: str, language: str) -> OutboundMessage:
+        message = self._render(reply, language)
+        if reply.directory:
+            async with self.database.session() as session:
+                found = await session.get(Contact, contact)
+                location = found.location if found else None
+                places = await directory.places(
+                    session, self.deployment, reply.directory, location
+                )
+                helplines = await directory.places(session, self.deployment, "helpline", None)
+            message = with_directory(
+                self.renderer,
+                message,
+                category=reply.directory,
+                places=places,
+                helplines=helplines,
+                location=location,
+                page=reply.page,
+            )
+        if reply.picker:
+            message = with_language_picker(message)
+        return message
 
     def _render(self, reply: RasaReply, language: str) -> OutboundMessage:
         try:
             return self.renderer.render(reply.key, language, reply.variables, reply.buttons)
         except (UnknownMessageKey, KeyError, TypeError, ValueError) as exc:
             logger.error("Cannot render message key %r: %s", reply.key, type(exc).__name__)
-            menu = [{"key": "button.menu", "payload": "/ask_menu"}]
-            return self.renderer.render("fallback", language, None, menu)
+            return self.renderer.render("fallback", language, None, [MENU_BUTTON])

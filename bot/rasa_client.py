@@ -21,6 +21,9 @@ class RasaReply:
     key: str
     variables: Mapping[str, Any] = field(default_factory=dict)
     buttons: list[Mapping[str, str]] = field(default_factory=list)
+    directory: str | None = None  # add places of this service-directory category
+    picker: bool = False  # add the language picker's buttons
+    page: int = 1
 
 
 def parse_replies(payload: Any) -> list[RasaReply]:
@@ -35,11 +38,14 @@ def parse_replies(payload: Any) -> list[RasaReply]:
             logger.warning("Rasa sent a response without a message key; using the fallback")
             replies.append(RasaReply(key="fallback", buttons=[_MENU_BUTTON]))
             continue
+        directory = custom.get("directory")
         replies.append(
             RasaReply(
                 key=custom["key"],
                 variables=custom.get("vars") or {},
                 buttons=list(custom.get("buttons") or []),
+                directory=directory if isinstance(directory, str) else None,
+                picker=custom.get("picker") is True,
             )
         )
     return replies

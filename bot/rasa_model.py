@@ -42,6 +42,24 @@ def model_path(model_dir: Path, files: Iterable[Path] | None = None) -> Path:
     return model_dir / f"sahay-{fingerprint(files)}.tar.gz"
 
 
+def train_command(rasa_bin: Path, out: Path, name: str) -> list[str]:
+    """`rasa train` of the whole model (NLU and dialogue policies) into `out`/`name`.tar.gz."""
+    return [
+        str(rasa_bin),
+        "train",
+        "--config",
+        str(CONFIG),
+        "--domain",
+        str(DOMAIN),
+        "--data",
+        *(str(d) for d in DATA_DIRS),
+        "--out",
+        str(out),
+        "--fixed-model-name",
+        name,
+    ]
+
+
 def ensure_model(model_dir: Path, rasa_bin: Path = RASA_BIN) -> tuple[Path, bool]:
     """Return (model, trained_now). Trains only when no model matches the training data."""
     model_dir = model_dir.resolve()
@@ -53,20 +71,7 @@ def ensure_model(model_dir: Path, rasa_bin: Path = RASA_BIN) -> tuple[Path, bool
     log_file = model_dir / "train.log"
     with log_file.open("wb") as log:
         result = subprocess.run(  # noqa: S603 - fixed argv, no shell
-            [
-                str(rasa_bin),
-                "train",
-                "--config",
-                str(CONFIG),
-                "--domain",
-                str(DOMAIN),
-                "--data",
-                *(str(d) for d in DATA_DIRS),
-                "--out",
-                str(model_dir),
-                "--fixed-model-name",
-                target.name.removesuffix(".tar.gz"),
-            ],
+            train_command(rasa_bin, model_dir, target.name.removesuffix(".tar.gz")),
             cwd=model_dir,
             stdout=log,
             stderr=subprocess.STDOUT,

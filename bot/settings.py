@@ -27,10 +27,16 @@ class Settings(BaseSettings):
     rasa_timeout_seconds: float = Field(default=30.0, gt=0)
     action_server_url: str = "http://127.0.0.1:5055"
     default_language: str = "en"
+    deployment: str = "maldives"
+    directory_file: Path | None = None
     log_level: str = "INFO"
     worker_poll_seconds: float = Field(default=2.0, gt=0)
     var_dir: Path = PROJECT_ROOT / "var"
     model_dir: Path = PROJECT_ROOT / "var" / "models"
+
+    @property
+    def directory_path(self) -> Path:
+        return self.directory_file or PROJECT_ROOT / "directory" / f"{self.deployment}.yml"
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:

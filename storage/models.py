@@ -77,6 +77,8 @@ class Contact(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     greeted_at: Mapped[datetime | None]
+    # Where the person said they are (a directory location name), to show places near them.
+    location: Mapped[str | None] = mapped_column(String(64))
 
 
 class InboundRecord(Base):
@@ -95,6 +97,8 @@ class InboundRecord(Base):
         ForeignKey("contacts.id", ondelete="CASCADE"), index=True
     )
     text: Mapped[str | None] = mapped_column(Text)
+    # The kind of non-text content (voice, sticker, photo, ...), never the content itself.
+    media_kind: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[InboundStatus] = mapped_column(
         _enum(InboundStatus), default=InboundStatus.PENDING
     )
@@ -126,3 +130,25 @@ class OutboundRecord(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class ServicePoint(Base):
+    """One entry of the service directory: a place or number where a service is given.
+    Loaded from YAML by `sahay directory load`; admins own this data, not the code."""
+
+    __tablename__ = "service_points"
+    __table_args__ = (
+        UniqueConstraint("deployment", "key", name="uq_service_points_key"),
+        Index("ix_service_points_lookup", "deployment", "category"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    deployment: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    location: Mapped[str] = mapped_column(String(64))  # a directory location, or "national"
+    address: Mapped[str] = mapped_column(String(300), default="")
+    phone: Mapped[str] = mapped_column(String(64), default="")
+    hours: Mapped[str] = mapped_column(String(120), default="")
+    sample: Mapped[bool] = mapped_column(default=False)

@@ -44,7 +44,13 @@ async def touch_contact(session: AsyncSession, contact_id: str, channel: str) ->
 
 
 async def store_inbound(
-    session: AsyncSession, *, channel: str, platform_message_id: str, contact_id: str, text: str
+    session: AsyncSession,
+    *,
+    channel: str,
+    platform_message_id: str,
+    contact_id: str,
+    text: str,
+    media_kind: str | None = None,
 ) -> tuple[InboundRecord, bool]:
     """Store a message under its idempotency key; returns (record, created)."""
     inserted = await session.execute(
@@ -54,6 +60,7 @@ async def store_inbound(
             platform_message_id=platform_message_id,
             contact_id=contact_id,
             text=text,
+            media_kind=media_kind,
             status=InboundStatus.PENDING,
             attempts=0,
             received_at=utcnow(),
@@ -192,3 +199,21 @@ async def mark_greeted(session: AsyncSession, contact_id: str) -> bool:
     returning = contact.greeted_at is not None
     contact.greeted_at = utcnow()
     return returning
+
+
+async def set_location(session: AsyncSession, contact_id: str, location: str) -> None:
+    await session.execute(
+        update(Contact)
+        .where(Contact.id == contact_id)
+        .values(location=location[:64])
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def set_language(session: AsyncSession, contact_id: str, language: str) -> None:
+    await session.execute(
+        update(Contact)
+        .where(Contact.id == contact_id)
+        .values(language=language)
+        .execution_options(synchronize_session=False)
+    )

@@ -10,19 +10,20 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.channels import webchat
-from bot.i18n import RTL_LANGUAGES, Renderer, load_catalogues
+from bot.i18n import Renderer, load_catalogues
 from bot.pipeline import Pipeline
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
+from nlu.language import LanguageGuesser
+from nlu.training_data import examples_by_language
 from storage.db import Database
-from web import health
+from web import chat_page, health
 
 logger = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent
@@ -37,6 +38,8 @@ def build_pipeline(settings: Settings, database: Database, http: httpx.AsyncClie
         ),
         renderer=Renderer(load_catalogues(), default_language=settings.default_language),
         secret_key=settings.secret_key,
+        deployment=settings.deployment,
+        guesser=LanguageGuesser(examples_by_language()),
     )
 
 
@@ -59,14 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Sahay", version="0.1.0", lifespan=lifespan)
     app.include_router(webchat.router)
     app.include_router(health.router)
+    app.include_router(chat_page.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
-    templates = Jinja2Templates(directory=WEB_DIR / "templates")
-
-    @app.get("/chat", response_class=HTMLResponse, include_in_schema=False)
-    async def chat_page(request: Request) -> HTMLResponse:
-        return templates.TemplateResponse(
-            request, "chat.html", {"rtl_languages": sorted(RTL_LANGUAGES)}
-        )
 
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -24,6 +24,9 @@ class InboundMessage:
     sender: str  # the platform's id for the person (chat id, phone, web-chat sender)
     platform_message_id: str
     text: str
+    # What kind of non-text content came with it (voice, audio, photo, video, document,
+    # sticker, contact): Sahay reads text only, and answers such a message politely.
+    media: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Custom actions, served by rasa-sdk (`python -m rasa_sdk --actions dialogues.actions`)."""
 
 from dialogues.actions.greet import ActionGreet
+from dialogues.actions.services import ActionAnswerService
 
-__all__ = ["ActionGreet"]
+__all__ = ["ActionAnswerService", "ActionGreet"]

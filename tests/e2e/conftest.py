@@ -16,10 +16,12 @@ import pytest
 from bot.rasa_model import ensure_model
 from bot.settings import PROJECT_ROOT, Settings
 from bot.supervisor import Supervisor, services
+from storage import directory
 from storage.db import Database
 from tests.conftest import migrated_database, sqlite_url, unused_port
 
 STARTUP_TIMEOUT = 240.0
+MALDIVES = PROJECT_ROOT / "directory" / "maldives.yml"
 
 
 @dataclass
@@ -93,4 +95,6 @@ def stack(model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sta
 
 async def _migrate(url: str) -> None:
     database = await migrated_database(url)
+    async with database.session() as session:
+        await directory.load(session, directory.read_directory(MALDIVES))
     await database.dispose()

@@ -46,9 +46,11 @@ async def test_hello_is_greeted_then_welcomed_back(stack: Stack) -> None:
     person = sender()
     first = await say(stack, person, "hello")
     assert first["language"] == "en"
-    [greeting] = first["messages"]
+    greeting, picker = first["messages"]  # first contact: the language picker follows
     assert greeting["text"].startswith("Hello, I am Sahay")
     assert greeting["buttons"] == [{"title": "Menu", "payload": "/ask_menu"}]
+    assert picker["buttons"][0] == {"title": "English", "payload": "sahay:lang:en"}
+    assert len(picker["buttons"]) == 8
 
     # action_greet (in the action server) recorded the greeting in storage...
     database = stack.database()
@@ -106,5 +108,5 @@ async def test_one_message_delivered_many_times_is_answered_once(stack: Stack) -
     assert len(inbound) == 1
     assert inbound[0].status is InboundStatus.DONE
     assert inbound[0].attempts == 1  # one Rasa turn
-    assert outbound == 1
+    assert outbound == len(again["messages"]) == 2  # the greeting and the language picker
     assert sum(len(r["messages"]) for r in replies) >= 1

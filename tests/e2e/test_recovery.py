@@ -49,8 +49,9 @@ async def test_message_sent_while_rasa_was_down_is_answered_when_it_is_back(
         assert health.json()["components"]["rasa"]["ready"] is False
 
     # The stack's worker sees the waiting message and answers it through the real Rasa.
-    [answer] = await _poll(stack, person)
+    answer, picker = await _poll(stack, person)
     assert answer["text"].startswith("Hello, I am Sahay")
+    assert len(picker["buttons"]) == 8  # the first answered message brings the picker
     # Handed over once: the next poll has nothing new.
     assert await _poll(stack, person, seconds=1) == []
 

@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from bot.i18n import Renderer, load_catalogues
 from bot.settings import PROJECT_ROOT
 from tests.e2e.conftest import Stack
 
@@ -23,7 +24,7 @@ def test_terminal_chat_numbers_the_options_and_a_number_picks_one(stack: Stack) 
     }
     result = subprocess.run(
         [str(PROJECT_ROOT / ".venv" / "bin" / "sahay"), "chat"],
-        input="hello\n1\nbye\n",
+        input="hello\n2\nmenu\n",
         capture_output=True,
         text=True,
         env=env,
@@ -32,6 +33,10 @@ def test_terminal_chat_numbers_the_options_and_a_number_picks_one(stack: Stack) 
     )
     out = result.stdout
     assert "sahay> Hello, I am Sahay" in out
-    assert "1. Menu\nReply with a number to choose." in out
-    assert "sahay> I can help you with" in out  # "1" picked the Menu option
-    assert "sahay> Take care" in out
+    # The language picker's options are numbered; "2" picks the second one, Español.
+    assert "1. English\n2. Español\n" in out
+    assert "Reply with a number to choose." in out
+    renderer = Renderer(load_catalogues())
+    assert "sahay> " + renderer.text("language_set", "es") in out
+    # From then on every reply is in Spanish.
+    assert "sahay> " + renderer.text("menu", "es").splitlines()[0] in out

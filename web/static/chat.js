@@ -7,6 +7,20 @@
   const input = document.getElementById("text");
   const status = document.getElementById("status");
   const rtl = new Set((document.querySelector(".chat").dataset.rtl || "").split(" "));
+  const strings = JSON.parse(document.getElementById("ui-strings").textContent);
+  let ui = strings[document.documentElement.lang] || strings.en;
+
+  // The page speaks the language of the latest reply (the person's language, once known).
+  function useLanguage(language) {
+    if (!strings[language] || document.documentElement.lang === language) return;
+    ui = strings[language];
+    document.documentElement.lang = language;
+    document.documentElement.dir = rtl.has(language) ? "rtl" : "ltr";
+    document.getElementById("tagline").textContent = ui.tagline;
+    document.getElementById("text-label").textContent = ui.your_message;
+    document.getElementById("send").textContent = ui.send;
+    input.placeholder = ui.placeholder;
+  }
 
   function newId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -27,6 +41,7 @@
   }
 
   function show(reply) {
+    if (reply.messages.length) useLanguage(reply.language);
     for (const m of reply.messages) {
       const li = bubble("bot", m.text, reply.language);
       if (m.buttons && m.buttons.length) {
@@ -67,11 +82,11 @@
         return;
       } catch (err) {
         if (err.final) { status.textContent = err.message; mine.classList.remove("pending"); return; }
-        status.textContent = "Connection problem, trying again…";
+        status.textContent = ui.retrying;
         await new Promise((r) => setTimeout(r, 1000 * 2 ** attempt));
       }
     }
-    status.textContent = "Not sent. Check your connection and try again.";
+    status.textContent = ui.not_sent;
   }
 
   async function poll() {
@@ -91,5 +106,6 @@
   input.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit(); }
   });
+  poll();  // replies answered while the page was closed, and the person's language
   setInterval(poll, 10000);
 })();

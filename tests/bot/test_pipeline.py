@@ -1,0 +1,81 @@
+"""The pipeline's own answers, before any NLU: non-text messages and gateway commands.
+Rasa sits on a closed port here: had a message gone to it, the reply would be "try again"."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from bot.channels.base import InboundMessage
+from bot.i18n import Renderer, load_catalogues
+from bot.pipeline import Pipeline
+from bot.rasa_client import RasaClient
+from bot.settings import PROJECT_ROOT
+from storage import directory
+from storage.db import Database
+from storage.models import Contact, InboundRecord
+from tests.conftest import unused_port
+
+RENDERER = Renderer(load_catalogues())
+
+
+@pytest.fixture
+async def pipeline(database: Database) -> AsyncIterator[Pipeline]:
+    async with database.session() as session:
+        maldives = directory.read_directory(PROJECT_ROOT / "directory" / "maldives.yml")
+        await directory.load(session, maldives)
+    async with httpx.AsyncClient() as http:
+        rasa = RasaClient(http, f"http://127.0.0.1:{unused_port()}", "token", 2)
+        yield Pipeline(database, rasa, RENDERER, secret_key="k" * 32)
+
+
+def message(media: str | None = None, text: str = "", n: int = 1) -> InboundMessage:
+    return InboundMessage("telegram", "chat-77", f"update-{n}", text, media=media)
+
+
+@pytest.mark.parametrize("kind", ["voice", "sticker", "photo"])
+async def test_a_message_without_text_gets_a_polite_reply_with_the_helpline(
+    pipeline: Pipeline, kind: str
+) -> None:
+    replies = await pipeline.receive(message(kind))
+    assert replies[0].key == "not_text"
+    assert replies[0].text.startswith(RENDERER.text("not_text", "en"))
+    assert "1400 (sample)" in replies[0].text  # the helpline, from the service directory
+    async with pipeline.database.session() as session:
+        [stored] = (await session.scalars(select(InboundRecord))).all()
+    assert (stored.media_kind, stored.text) == (kind, "")  # the kind, never the content
+
+
+async def test_a_voice_note_in_the_persons_language(pipeline: Pipeline) -> None:
+    await pipeline.receive(message(text="sahay:lang:bn", n=1))
+    [reply] = await pipeline.receive(message("voice", n=2))
+    assert reply.language == "bn"
+    assert reply.text.startswith(RENDERER.text("not_text", "bn"))
+
+
+async def test_first_contact_by_sticker_also_offers_the_language_picker(
+    pipeline: Pipeline,
+) -> None:
+    replies = await pipeline.receive(message("sticker"))
+    assert [r.key for r in replies] == ["not_text", "language_picker_first"]
+    assert len(replies[1].buttons) == 8
+    # Offered once: the next message is answered in the language now stored, without it.
+    again = await pipeline.receive(message("sticker", n=2))
+    assert [r.key for r in again] == ["not_text"]
+
+
+async def test_choosing_a_language_is_stored_without_nlu(pipeline: Pipeline) -> None:
+    [reply] = await pipeline.receive(message(text="sahay:lang:ta"))
+    assert reply.text == RENDERER.text("language_set", "ta")
+    async with pipeline.database.session() as session:
+        [contact] = (await session.scalars(select(Contact))).all()
+    assert contact.language == "ta"
+
+
+async def test_an_unknown_language_code_shows_the_picker(pipeline: Pipeline) -> None:
+    [reply] = await pipeline.receive(message(text="sahay:lang:xx"))
+    assert reply.key == "language_picker"
+    assert len(reply.buttons) == 8

@@ -1,0 +1,34 @@
+"""The intent contract and the training data behind it, in every language and script."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from bot.messages import MESSAGES
+from bot.settings import PROJECT_ROOT
+from nlu.intents import DATA_SETS, INTENTS, SERVICES
+from nlu.training_data import check
+
+DIALOGUES = PROJECT_ROOT / "dialogues"
+
+
+@pytest.mark.parametrize("name", DATA_SETS)
+def test_every_intent_has_enough_distinct_examples_and_a_clean_held_out_split(name: str) -> None:
+    assert check(name) == []
+
+
+def test_the_domain_knows_exactly_the_contract_intents() -> None:
+    domain = yaml.safe_load((DIALOGUES / "domain.yml").read_text())
+    assert set(domain["intents"]) - {"nlu_fallback"} == set(INTENTS)
+
+
+def test_every_intent_has_a_rule_that_answers_it() -> None:
+    rules = yaml.safe_load((DIALOGUES / "rules.yml").read_text())["rules"]
+    answered = {step["intent"] for rule in rules for step in rule["steps"] if "intent" in step}
+    assert set(INTENTS) <= answered
+
+
+@pytest.mark.parametrize("intent", SERVICES)
+def test_every_service_question_has_an_answer_text(intent: str) -> None:
+    assert f"answer.{intent}" in MESSAGES
