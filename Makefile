@@ -13,7 +13,7 @@ PO_FILES := $(wildcard locales/*/LC_MESSAGES/sahay.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
 .PHONY: run test setup lint typecheck pytest train locales-extract bench-startup eval-nlu \
-	bench-nlu lock clean
+	tune-nlu bench-nlu lock clean
 
 run: setup ## Start Sahay on the embedded default (SQLite, no tokens)
 	@$(VENV)/bin/sahay run
@@ -62,8 +62,11 @@ bench-startup: setup ## Time `make run` until /healthz is 200 (fresh and second 
 eval-nlu: setup ## Held-out and cross-validated NLU accuracy per language and intent
 	$(VENV)/bin/python benchmarks/eval_nlu.py
 
+tune-nlu: setup ## Cross-validate the intent classifier's settings on the training data
+	PYTHONPATH=. $(RASA_VENV)/bin/python benchmarks/tune_nlu.py $(TUNE_ARGS)
+
 bench-nlu: setup ## Sahay's NLU pipeline vs Rasa's default, on Sahay's data and CLINC150
-	$(VENV)/bin/python benchmarks/bench_nlu.py
+	$(VENV)/bin/python benchmarks/bench_nlu.py $(BENCH_ARGS)
 
 lock: $(APP_READY) ## Re-pin requirements/app.lock from pyproject.toml
 	$(UV) pip compile --quiet --python-version 3.11 --extra dev pyproject.toml -o requirements/app.lock

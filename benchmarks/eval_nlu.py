@@ -10,6 +10,7 @@ train, and parse latency through the Rasa server. Writes benchmarks/results/nlu.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from benchmarks.nlu_common import (  # noqa: E402
     RASA,
     RESULTS,
     ROOT,
+    Example,
     Prediction,
     by_group,
     heldout_examples,
@@ -31,7 +33,7 @@ from benchmarks.nlu_common import (  # noqa: E402
     rasa_server,
     score,
 )
-from bot.rasa_model import CONFIG, train_command  # noqa: E402
+from bot.rasa_model import CONFIG, rasa_env, train_command  # noqa: E402
 from nlu.intents import DATA_SETS, INTENTS  # noqa: E402
 
 HELDOUT = ROOT / "benchmarks" / "data" / "nlu_heldout"
@@ -44,6 +46,7 @@ def train_full(out: Path) -> tuple[Path, float]:
         subprocess.run(
             train_command(RASA, out, "eval"),
             cwd=out,
+            env={**os.environ, **rasa_env()},
             stdout=log,
             stderr=subprocess.STDOUT,
             check=True,
@@ -70,6 +73,7 @@ def cross_validation(out: Path, folds: int = 3) -> dict[str, object]:
                 "--no-plot",
             ],
             cwd=out,
+            env={**os.environ, **rasa_env()},
             stdout=log,
             stderr=subprocess.STDOUT,
             check=True,
@@ -83,17 +87,17 @@ def cross_validation(out: Path, folds: int = 3) -> dict[str, object]:
 
 
 def latency_and_predictions(
-    model: Path, examples: list[tuple[str, str]], out: Path
+    model: Path, examples: list[Example], out: Path
 ) -> tuple[list[Prediction], dict[str, float]]:
     """Every held-out prediction, and the parse round-trip time of each (milliseconds)."""
     timings = []
     predictions = []
     with rasa_server(model, out) as http:
-        for text, gold in examples[:20]:  # warm up
-            parse(http, text, gold)
-        for text, gold in examples:
+        for example in examples[:20]:  # warm up
+            parse(http, example)
+        for example in examples:
             started = time.perf_counter()
-            predictions.append(parse(http, text, gold))
+            predictions.append(parse(http, example))
             timings.append((time.perf_counter() - started) * 1000)
     timings.sort()
     return predictions, {
@@ -128,9 +132,9 @@ def main() -> int:
         work = Path(tmp)
         model, train_seconds = train_full(work)
         print(f"whole model trained in {train_seconds:.0f} s", flush=True)
-        examples, group_of = heldout_examples()
+        examples = heldout_examples()
         predictions, latency = latency_and_predictions(model, examples, work / "heldout")
-        per_language = {g: score(ps) for g, ps in sorted(by_group(predictions, group_of).items())}
+        per_language = {g: score(ps) for g, ps in sorted(by_group(predictions).items())}
         intents = per_intent(predictions, INTENTS)
         cv = cross_validation(work)
         print(f"cross-validation: {cv}", flush=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from bot.rasa_model import rasa_env
 from bot.supervisor import Service, Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,9 +26,17 @@ HELDOUT = ROOT / "benchmarks" / "data" / "nlu_heldout"
 
 
 @dataclass(frozen=True)
+class Example:
+    text: str
+    gold: str
+    group: str  # the data set (language) or split it comes from
+
+
+@dataclass(frozen=True)
 class Prediction:
     text: str
     gold: str
+    group: str
     predicted: str
     confidence: float
 
@@ -58,6 +68,7 @@ def train_nlu(config: Path, data: Sequence[Path], out: Path, name: str) -> float
                 name,
             ],
             cwd=out,
+            env={**os.environ, **rasa_env()},
             stdout=log,
             stderr=subprocess.STDOUT,
             check=True,
@@ -89,6 +100,7 @@ def rasa_server(model: Path, out: Path) -> Iterator[httpx.Client]:
                 "--port",
                 str(port),
             ],
+            rasa_env(),
         )
     )
     try:
@@ -110,18 +122,22 @@ def rasa_server(model: Path, out: Path) -> Iterator[httpx.Client]:
         supervisor.stop_all()
 
 
-def parse(http: httpx.Client, text: str, gold: str) -> Prediction:
-    intent = http.post("/model/parse", json={"text": text}).json().get("intent") or {}
+def parse(http: httpx.Client, example: Example) -> Prediction:
+    intent = http.post("/model/parse", json={"text": example.text}).json().get("intent") or {}
     return Prediction(
-        text, gold, intent.get("name") or FALLBACK, float(intent.get("confidence") or 0.0)
+        example.text,
+        example.gold,
+        example.group,
+        intent.get("name") or FALLBACK,
+        float(intent.get("confidence") or 0.0),
     )
 
 
-def test_nlu(model: Path, examples: Sequence[tuple[str, str]], out: Path) -> list[Prediction]:
-    """Parse (text, gold intent) pairs through a Rasa server running `model`, as live messages
-    are parsed (`rasa test nlu` would undo the FallbackClassifier's predictions)."""
+def test_nlu(model: Path, examples: Sequence[Example], out: Path) -> list[Prediction]:
+    """Parse examples through a Rasa server running `model`, as live messages are parsed
+    (`rasa test nlu` would undo the FallbackClassifier's predictions)."""
     with rasa_server(model, out) as http:
-        return [parse(http, text, gold) for text, gold in examples]
+        return [parse(http, example) for example in examples]
 
 
 def correct(p: Prediction, off_topic: str) -> bool:
@@ -190,25 +206,21 @@ def per_intent(
     return report
 
 
-def by_group(
-    predictions: Sequence[Prediction], group_of: Mapping[str, str]
-) -> dict[str, list[Prediction]]:
+def by_group(predictions: Sequence[Prediction]) -> dict[str, list[Prediction]]:
     groups: dict[str, list[Prediction]] = defaultdict(list)
     for p in predictions:
-        groups[group_of.get(" ".join(p.text.split()), "?")].append(p)
+        groups[p.group].append(p)
     return dict(groups)
 
 
-def heldout_examples() -> tuple[list[tuple[str, str]], dict[str, str]]:
-    """Every held-out (text, intent) pair, and each text's data set (language)."""
+def heldout_examples() -> list[Example]:
+    """Every held-out example, with the data set (language) it belongs to."""
     from nlu.intents import DATA_SETS
     from nlu.training_data import read_examples
 
-    examples: list[tuple[str, str]] = []
-    group_of: dict[str, str] = {}
-    for name in DATA_SETS:
-        for intent, texts in read_examples(HELDOUT / f"{name}.yml").items():
-            for text in texts:
-                examples.append((text, intent))
-                group_of.setdefault(" ".join(text.split()), name)
-    return examples, group_of
+    return [
+        Example(text, intent, name)
+        for name in DATA_SETS
+        for intent, texts in read_examples(HELDOUT / f"{name}.yml").items()
+        for text in texts
+    ]

@@ -56,7 +56,7 @@ def with_directory(
     start = (page - 1) * PLACES_PER_PAGE
     shown = list(places[start : start + PLACES_PER_PAGE])
     if shown and category not in ("helpline", "emergency"):
-        near = location and shown[0].location == location
+        near = location and location in (shown[0].location, shown[0].area)
         header = (
             renderer.text("directory.where_near", language, {"location": location})
             if near

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,8 +23,18 @@ class TrainingFailed(RuntimeError):
     pass
 
 
+def rasa_env() -> dict[str, str]:
+    """What Rasa processes add to the environment: they import Sahay's own NLU components
+    (nlu/components/) from the project root."""
+    paths = [str(PROJECT_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {"PYTHONPATH": os.pathsep.join(paths)}
+
+
 def training_files(dirs: Iterable[Path] = DATA_DIRS) -> list[Path]:
-    return sorted(p for d in dirs for p in d.rglob("*.yml") if p.is_file())
+    """What the model is made of: training data and config, and Sahay's own components."""
+    files = [p for d in dirs for p in d.rglob("*.yml") if p.is_file()]
+    files += [p for d in dirs for p in d.glob("components/*.py")]
+    return sorted(files)
 
 
 def fingerprint(files: Iterable[Path], root: Path = PROJECT_ROOT) -> str:
@@ -73,6 +84,7 @@ def ensure_model(model_dir: Path, rasa_bin: Path = RASA_BIN) -> tuple[Path, bool
         result = subprocess.run(  # noqa: S603 - fixed argv, no shell
             train_command(rasa_bin, model_dir, target.name.removesuffix(".tar.gz")),
             cwd=model_dir,
+            env={**os.environ, **rasa_env()},
             stdout=log,
             stderr=subprocess.STDOUT,
             check=False,

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bot.rasa_model import RASA_BIN
+from bot.rasa_model import RASA_BIN, rasa_env
 from bot.settings import PROJECT_ROOT, Settings
 
 logger = logging.getLogger(__name__)
@@ -127,6 +127,7 @@ def services(settings: Settings, model: Path, token: str) -> list[Service]:
                 "--port",
                 _port(settings.rasa_url),
             ],
+            rasa_env(),
         ),
         Service(
             "actions",

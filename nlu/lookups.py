@@ -24,9 +24,12 @@ def locations_yaml(directories: list[Path]) -> str:
     ]
     synonyms: dict[str, set[str]] = {}
     for path in directories:
-        for location in read_directory(path).locations:
-            synonyms.setdefault(location.name, set()).update(
-                s for s in location.synonyms if s.casefold() != location.name.casefold()
+        directory = read_directory(path)
+        named = [(a.name, a.synonyms) for a in directory.areas]
+        named += [(loc.name, loc.synonyms) for loc in directory.locations]
+        for name, found in named:
+            synonyms.setdefault(name, set()).update(
+                s for s in found if s.casefold() != name.casefold()
             )
     lines += [f"      - {name}" for name in sorted(synonyms)]
     lines += [f"      - {s}" for name in sorted(synonyms) for s in sorted(synonyms[name])]

@@ -4,6 +4,7 @@ example in the training data. `scripts/check_nlu_data.py` prints the check; test
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -17,8 +18,12 @@ ROOT = NLU_DATA.parent.parent
 HELDOUT = ROOT / "benchmarks" / "data" / "nlu_heldout"
 
 
+# Rasa's entity annotation: [text](entity) or [text]{"entity": ...}
+_ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
+
+
 def read_examples(path: Path) -> dict[str, list[str]]:
-    """intent → example texts of one NLU YAML file."""
+    """intent → example texts (entity annotations removed) of one NLU YAML file."""
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     found: dict[str, list[str]] = defaultdict(list)
     for block in data.get("nlu", []):
@@ -27,7 +32,7 @@ def read_examples(path: Path) -> dict[str, list[str]]:
         for line in str(block.get("examples", "")).splitlines():
             line = line.strip()
             if line.startswith("- "):
-                found[block["intent"]].append(line[2:].strip())
+                found[block["intent"]].append(_ANNOTATION.sub(r"\1", line[2:].strip()))
     return dict(found)
 
 

@@ -1,5 +1,7 @@
 """The service directory: organisation facts (numbers, places, hours) per deployment, loaded
-from YAML into the database, queried by category and the person's location."""
+from YAML into the database, queried by category and the person's location. A location is a
+city or island; an area is what holds several of them (an atoll, a province). A person may
+name either."""
 
 from __future__ import annotations
 
@@ -11,15 +13,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ServicePoint
+from storage.models import ServiceLocation, ServicePoint
 
 NATIONAL = "national"
 
 
 class Location(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str
-    area: str = ""
+    name: str = Field(max_length=64)
+    area: str = Field(default="", max_length=64)
+    synonyms: list[str] = Field(default_factory=list)
+
+
+class Area(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=64)
     synonyms: list[str] = Field(default_factory=list)
 
 
@@ -38,10 +46,15 @@ class Directory(BaseModel):
     model_config = ConfigDict(extra="forbid")
     deployment: str
     sample: bool = False
+    areas: list[Area] = Field(default_factory=list)
     locations: list[Location] = Field(default_factory=list)
     services: list[Entry]
 
     def check(self) -> None:
+        areas = {area.name for area in self.areas}
+        for loc in self.locations:
+            if loc.area and loc.area not in areas:
+                raise ValueError(f"{loc.name}: unknown area {loc.area!r}")
         known = {loc.name for loc in self.locations} | {NATIONAL}
         for entry in self.services:
             if entry.location not in known:
@@ -59,11 +72,20 @@ def read_directory(path: Path) -> Directory:
 
 async def load(session: AsyncSession, directory: Directory) -> int:
     """Replace the deployment's entries with the file's. Returns how many were loaded."""
-    await session.execute(
-        delete(ServicePoint).where(ServicePoint.deployment == directory.deployment)
-    )
+    for model in (ServicePoint, ServiceLocation):
+        await session.execute(delete(model).where(model.deployment == directory.deployment))
     session.add_all(
-        ServicePoint(deployment=directory.deployment, sample=directory.sample, **e.model_dump())
+        ServiceLocation(deployment=directory.deployment, name=loc.name, area=loc.area)
+        for loc in directory.locations
+    )
+    area_of = {loc.name: loc.area for loc in directory.locations}
+    session.add_all(
+        ServicePoint(
+            deployment=directory.deployment,
+            sample=directory.sample,
+            area=area_of.get(e.location, ""),
+            **e.model_dump(),
+        )
         for e in directory.services
     )
     await session.flush()
@@ -73,21 +95,30 @@ async def load(session: AsyncSession, directory: Directory) -> int:
 async def places(
     session: AsyncSession, deployment: str, category: str, location: str | None
 ) -> Sequence[ServicePoint]:
-    """Entries for a category: the person's location first, then national ones, then the rest."""
+    """Entries for a category, nearest first: at the person's location (or in the area they
+    named), then elsewhere in their area, then national ones, then the rest."""
+    in_deployment = ServicePoint.deployment == deployment
     rows = (
         await session.scalars(
-            select(ServicePoint).where(
-                ServicePoint.deployment == deployment, ServicePoint.category == category
-            )
+            select(ServicePoint).where(in_deployment, ServicePoint.category == category)
         )
     ).all()
+    area = None
+    if location:
+        area = await session.scalar(
+            select(ServiceLocation.area).where(
+                ServiceLocation.deployment == deployment, ServiceLocation.name == location
+            )
+        )
+    return sorted(rows, key=lambda point: (_distance(point, location, area), point.key))
 
-    def rank(point: ServicePoint) -> tuple[int, str]:
-        if location and point.location == location:
-            return (0, point.key)
-        return (1 if point.location == NATIONAL else 2, point.key)
 
-    return sorted(rows, key=rank)
+def _distance(point: ServicePoint, location: str | None, area: str | None) -> int:
+    if location and location in (point.location, point.area):
+        return 0
+    if area and point.area == area:
+        return 1
+    return 2 if point.location == NATIONAL else 3
 
 
 async def is_empty(session: AsyncSession, deployment: str) -> bool:

@@ -148,7 +148,20 @@ class ServicePoint(Base):
     category: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(200))
     location: Mapped[str] = mapped_column(String(64))  # a directory location, or "national"
+    area: Mapped[str] = mapped_column(String(64), default="", server_default="")  # its atoll...
     address: Mapped[str] = mapped_column(String(300), default="")
     phone: Mapped[str] = mapped_column(String(64), default="")
     hours: Mapped[str] = mapped_column(String(120), default="")
     sample: Mapped[bool] = mapped_column(default=False)
+
+
+class ServiceLocation(Base):
+    """A place people name (a city or island) and the area (atoll, province) it lies in."""
+
+    __tablename__ = "service_locations"
+    __table_args__ = (UniqueConstraint("deployment", "name", name="uq_service_locations_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    deployment: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    area: Mapped[str] = mapped_column(String(64), default="")

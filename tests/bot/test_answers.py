@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot import commands
 from bot.answers import PLACES_PER_PAGE, language_buttons, with_directory, with_language_picker
 from bot.i18n import Renderer, load_catalogues
-from bot.messages import LANGUAGE_NAMES
+from bot.messages import LANGUAGE_NAMES, MESSAGES
 from storage.models import ServicePoint
 
 RENDERER = Renderer(load_catalogues())
@@ -72,14 +74,15 @@ def test_sample_data_is_labelled() -> None:
     assert "(Sample data: not a real service.)" in answer([sample], "Male").text
 
 
-def test_answers_fit_a_phone_screen() -> None:
+@pytest.mark.parametrize("language", sorted(LANGUAGE_NAMES))
+def test_answers_fit_a_phone_screen_in_every_language(language: str) -> None:
     places = [point(f"p{i}", "Male") for i in range(5)]
-    for intent in ("ask_food_relief", "ask_legal_aid", "ask_health_services"):
-        message = RENDERER.render(f"answer.{intent}", "en")
+    for key in [k for k in MESSAGES if k.startswith("answer.")] + ["menu", "greet"]:
+        message = RENDERER.render(key, language)
         composed = with_directory(
             RENDERER, message, category="x", places=places, helplines=[HELPLINE], location="Male"
         )
-        assert len(composed.text) <= 700
+        assert len(composed.text) <= 700, f"{language}/{key}"
 
 
 def test_picker_offers_every_language_in_its_own_script_chosen_first() -> None:

@@ -64,6 +64,25 @@ async def test_service_answer_lists_places_near_the_person(stack: Stack) -> None
     assert "Near Addu:" in later["messages"][0]["text"]
 
 
+@pytest.mark.parametrize(
+    ("question", "near"),
+    [
+        ("any food distribution in hithadhoo?", "Near Addu:"),
+        ("food distribution in seenu atoll", "Near Seenu:"),
+    ],
+)
+async def test_a_place_named_in_free_text_is_understood_and_remembered(
+    stack: Stack, question: str, near: str
+) -> None:
+    someone = person()
+    await say(stack, someone, "sahay:lang:en")
+    reply = await say(stack, someone, question)
+    text = reply["messages"][0]["text"]
+    assert text.startswith(RENDERER.text("answer.ask_food_relief", "en"))
+    assert near in text
+    assert "Addu relief point" in text  # nearest first, whether island or atoll was named
+
+
 async def test_emergency_numbers_come_at_once(stack: Stack) -> None:
     someone = person()
     await say(stack, someone, "sahay:lang:en")

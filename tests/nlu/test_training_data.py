@@ -8,7 +8,7 @@ import yaml
 from bot.messages import MESSAGES
 from bot.settings import PROJECT_ROOT
 from nlu.intents import DATA_SETS, INTENTS, SERVICES
-from nlu.training_data import check
+from nlu.training_data import HELDOUT, NLU_DATA, check, normal, read_examples
 
 DIALOGUES = PROJECT_ROOT / "dialogues"
 
@@ -16,6 +16,18 @@ DIALOGUES = PROJECT_ROOT / "dialogues"
 @pytest.mark.parametrize("name", DATA_SETS)
 def test_every_intent_has_enough_distinct_examples_and_a_clean_held_out_split(name: str) -> None:
     assert check(name) == []
+
+
+def test_entity_examples_are_plain_text_and_never_held_out() -> None:
+    held_out = {
+        normal(t)
+        for name in DATA_SETS
+        for ts in read_examples(HELDOUT / f"{name}.yml").values()
+        for t in ts
+    }
+    annotated = read_examples(NLU_DATA / "lookups" / "entity_examples.yml")
+    assert "register me for food help we are 5 people" in annotated["request_help"]
+    assert not {normal(t) for ts in annotated.values() for t in ts} & held_out
 
 
 def test_the_domain_knows_exactly_the_contract_intents() -> None:

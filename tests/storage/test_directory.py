@@ -52,3 +52,29 @@ async def test_load_replaces_entries_and_places_come_nearest_first(database: Dat
         assert len(food) == sum(1 for e in data.services if e.category == "food_relief")
         assert not await directory.is_empty(s, "maldives")
         assert await directory.is_empty(s, "ecuador")
+
+
+async def test_an_atoll_or_a_neighbouring_island_finds_places_in_that_atoll(
+    database: Database,
+) -> None:
+    data = directory.read_directory(PROJECT_ROOT / "directory" / "maldives.yml")
+    async with database.session() as s:
+        await directory.load(s, data)
+    async with database.session() as s:
+        # The person named the atoll, not the island.
+        by_atoll = await directory.places(s, "maldives", "food_relief", "Seenu")
+        # Villimale has no relief point of its own; Male and Hulhumale are in its atoll.
+        nearby = await directory.places(s, "maldives", "food_relief", "Villimale")
+    assert by_atoll[0].location == "Addu"
+    assert {p.location for p in nearby[:2]} == {"Male", "Hulhumale"}
+    assert {p.area for p in nearby[:2]} == {"Kaafu"}
+
+
+def test_a_location_in_an_undeclared_area_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "deployment: x\nareas: [{name: North}]\nlocations: [{name: Town, area: South}]\n"
+        "services: []\n"
+    )
+    with pytest.raises(ValueError, match="unknown area"):
+        directory.read_directory(bad)
