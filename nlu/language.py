@@ -18,7 +18,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from langid.langid import LanguageIdentifier, model
 
@@ -39,15 +39,20 @@ LATIN_MIN_MARGIN = 2.5
 MIN_NATIVE_LETTERS = 2
 
 
+@lru_cache(maxsize=8192)
+def _script_of_char(char: str) -> str | None:
+    if not char.isalpha():
+        return None
+    return unicodedata.name(char, "").split(" ", 1)[0]
+
+
 def script_of(text: str) -> str | None:
     """The script of `text` (a Unicode name prefix such as LATIN or THAANA), or None if it
     has no letters. People mix English words into their own script ("visa එක"), not the
     other way round, so a script other than Latin wins once it has two letters."""
-    counts: Counter[str] = Counter()
-    for char in text:
-        if char.isalpha():
-            name = unicodedata.name(char, "")
-            counts[name.split(" ", 1)[0]] += 1
+    counts: Counter[str] = Counter(
+        script for script in map(_script_of_char, text) if script is not None
+    )
     native = Counter({script: n for script, n in counts.items() if script != "LATIN"})
     if sum(native.values()) >= MIN_NATIVE_LETTERS:
         return native.most_common(1)[0][0]
@@ -126,7 +131,8 @@ class LanguageGuesser:
         self._langid = LanguageIdentifier.from_modelstring(model, norm_probs=True)
 
     def guess(self, text: str) -> str | None:
-        """The most likely launch language of `text`, or None (no letters: emoji, numbers)."""
+        """The most likely launch language of `text`, or None when the text cannot tell (see
+        the module docstring): the default language and the picker decide then."""
         script = script_of(text)
         if script is None:
             return None

@@ -18,13 +18,15 @@ ROOT = NLU_DATA.parent.parent
 HELDOUT = ROOT / "benchmarks" / "data" / "nlu_heldout"
 
 
+# libyaml's safe loader when PyYAML has it (ten times faster on 40,000 examples).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Rasa's entity annotation: [text](entity) or [text]{"entity": ...}
 _ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 
 
 def read_examples(path: Path) -> dict[str, list[str]]:
     """intent → example texts (entity annotations removed) of one NLU YAML file."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}  # noqa: S506
     found: dict[str, list[str]] = defaultdict(list)
     for block in data.get("nlu", []):
         if "intent" not in block:

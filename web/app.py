@@ -30,7 +30,12 @@ WEB_DIR = Path(__file__).resolve().parent
 INVALID_BODY = "The request body is not valid JSON in UTF-8."
 
 
-def build_pipeline(settings: Settings, database: Database, http: httpx.AsyncClient) -> Pipeline:
+def build_pipeline(
+    settings: Settings,
+    database: Database,
+    http: httpx.AsyncClient,
+    guesser: LanguageGuesser | None = None,
+) -> Pipeline:
     return Pipeline(
         database=database,
         rasa=RasaClient(
@@ -39,11 +44,14 @@ def build_pipeline(settings: Settings, database: Database, http: httpx.AsyncClie
         renderer=Renderer(load_catalogues(), default_language=settings.default_language),
         secret_key=settings.secret_key,
         deployment=settings.deployment,
-        guesser=LanguageGuesser(examples_by_language()),
+        guesser=guesser or LanguageGuesser(examples_by_language()),
     )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, guesser: LanguageGuesser | None = None
+) -> FastAPI:
+    """The app; `guesser` (built from the training data, a few seconds) may be shared."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -53,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.settings = settings
             app.state.database = database
             app.state.http = http
-            app.state.pipeline = build_pipeline(settings, database, http)
+            app.state.pipeline = build_pipeline(settings, database, http, guesser)
             try:
                 yield
             finally:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import pytest
 import yaml
 
 from bot.messages import MESSAGES
 from bot.settings import PROJECT_ROOT
 from nlu.intents import DATA_SETS, INTENTS, SERVICES
-from nlu.training_data import HELDOUT, NLU_DATA, check, normal, read_examples
+from nlu.training_data import HELDOUT, NLU_DATA, check, normal, read_data_set, read_examples
 
 DIALOGUES = PROJECT_ROOT / "dialogues"
 
@@ -16,6 +18,16 @@ DIALOGUES = PROJECT_ROOT / "dialogues"
 @pytest.mark.parametrize("name", DATA_SETS)
 def test_every_intent_has_enough_distinct_examples_and_a_clean_held_out_split(name: str) -> None:
     assert check(name) == []
+
+
+def test_no_text_means_two_intents_in_any_two_languages() -> None:
+    """One model learns from every data set: the same words may not teach two intents."""
+    owners: dict[str, set[str]] = defaultdict(set)
+    for name in DATA_SETS:
+        for intent, texts in read_data_set(name).items():
+            for text in texts:
+                owners[normal(text)].add(intent)
+    assert {t: sorted(i) for t, i in owners.items() if len(i) > 1} == {}
 
 
 def test_entity_examples_are_plain_text_and_never_held_out() -> None:

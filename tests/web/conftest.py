@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import cache
 from pathlib import Path
 
 import httpx
 import pytest
 
 from bot.settings import Settings
+from nlu.language import LanguageGuesser
+from nlu.training_data import examples_by_language
 from tests.conftest import migrated_database, sqlite_url, unused_port
 from web.app import create_app
 
@@ -23,8 +26,14 @@ def offline_settings(database_url: str, **overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
+@cache
+def shared_guesser() -> LanguageGuesser:
+    """Built once per test run: it reads all the training data."""
+    return LanguageGuesser(examples_by_language())
+
+
 async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
+    app = create_app(settings, shared_guesser())
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://sahay.test") as client:
