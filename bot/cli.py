@@ -199,8 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         '({"text", "intent", "confidence", "language", "entities"}) through the same language '
         "detection and Rasa model as live messages. It uses the Rasa server at RASA_URL "
         "(with RASA_TOKEN) when one answers there, e.g. under `make run`; otherwise it starts "
-        "its own Rasa server with the current model (training it first if nlu/ or dialogues/ "
-        "changed), which takes about half a minute, and stops it at the end of input.",
+        "its own Rasa server with the current model, which takes about half a minute (plus two "
+        "to three minutes of training first if nlu/ or dialogues/ changed), and stops it at "
+        "the end of input.",
     )
     nlu.add_argument("action", choices=["parse"])
     i18n = sub.add_parser("i18n", help="translations")

@@ -78,7 +78,7 @@ def ensure_model(model_dir: Path, rasa_bin: Path = RASA_BIN) -> tuple[Path, bool
     if target.exists():
         return target, False
     model_dir.mkdir(parents=True, exist_ok=True)
-    logger.info("Training data changed: training the Rasa model (about a minute)")
+    logger.info("Training data changed: training the Rasa model (two to three minutes)")
     log_file = model_dir / "train.log"
     with log_file.open("wb") as log:
         result = subprocess.run(  # noqa: S603 - fixed argv, no shell
