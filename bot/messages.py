@@ -63,6 +63,11 @@ MESSAGES: Final[Mapping[str, str]] = {
         "or call the helpline."
     ),
     "numbered_hint": N_("Reply with a number to choose."),
+    "location_set": N_("Thank you. I will show you services near %(location)s first."),
+    "location_unknown": N_(
+        "Thank you. I do not know services near that place. "
+        "Please write the name of your island or city."
+    ),
     # Language
     "language_picker": N_("Choose your language:"),
     "language_picker_first": N_(
@@ -170,6 +175,8 @@ MESSAGES: Final[Mapping[str, str]] = {
     "button.menu": N_("Menu"),
     "button.goodbye": N_("Bye"),
     "button.language": N_("Language"),
+    # The button that opens a WhatsApp list of options (at most 20 characters).
+    "button.choose": N_("Choose"),
 }
 
 # Language names are shown in their own language and script, never translated: a person must

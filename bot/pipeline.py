@@ -7,13 +7,22 @@ See docs/architecture.md ("One message, end to end"). Channels call `receive`; t
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from bot import commands
 from bot.answers import with_directory, with_language_picker
-from bot.channels.base import Button, InboundMessage, OutboundMessage
+from bot.channels.base import (
+    ADDRESSED,
+    MAX_BUTTONS,
+    Button,
+    InboundMessage,
+    OutboundMessage,
+    as_numbered_text,
+    pick_numbered_option,
+)
 from bot.errors import RasaError, RasaUnavailable
 from bot.i18n import Renderer, UnknownMessageKey
 from bot.messages import LANGUAGE_NAMES
@@ -22,6 +31,7 @@ from bot.rasa_client import RasaClient, RasaReply
 from nlu.language import LanguageGuesser
 from storage import directory
 from storage import repository as repo
+from storage.crypto import AddressBox
 from storage.db import Database
 from storage.models import Contact, InboundRecord, InboundStatus, OutboundRecord
 
@@ -30,6 +40,18 @@ logger = logging.getLogger(__name__)
 # After this many failed turns for one message (Rasa errors, not Rasa being down), stop trying.
 MAX_ATTEMPTS = 5
 MENU_BUTTON = {"key": "button.menu", "payload": "/ask_menu"}
+OPTION_REFERENCE = re.compile(r"#([0-9]{1,18}):([0-9]{1,2})")
+
+
+def option_reference(outbound_id: int, index: int) -> str:
+    return f"#{outbound_id}:{index}"
+
+
+def _location_reply(record: InboundRecord) -> RasaReply:
+    place = (record.media_meta or {}).get("matched")
+    if place:
+        return RasaReply(key="location_set", variables={"location": place}, buttons=[MENU_BUTTON])
+    return RasaReply(key="location_unknown", buttons=[MENU_BUTTON])
 
 
 def to_outbound(record: OutboundRecord) -> OutboundMessage:
@@ -42,6 +64,13 @@ def to_outbound(record: OutboundRecord) -> OutboundMessage:
     )
 
 
+@dataclass(frozen=True)
+class Accepted:
+    contact_id: str
+    inbound_id: int
+    created: bool  # False: a repeated delivery of a message already stored
+
+
 @dataclass
 class Pipeline:
     database: Database
@@ -50,27 +79,49 @@ class Pipeline:
     secret_key: str
     deployment: str = "maldives"
     guesser: LanguageGuesser | None = None
+    # Encrypts the platform address of channels that need one to reply (Telegram, WhatsApp).
+    box: AddressBox | None = None
 
     async def receive(self, message: InboundMessage) -> list[OutboundMessage]:
         """Store `message` under its idempotency key and answer it (and any older message of
         the same person still waiting). A repeated delivery runs no new Rasa turn: it gets the
         replies already stored for it."""
-        cid = contact_id(self.secret_key, message.channel, message.sender)
+        accepted = await self.accept(message)
+        produced = await self.process_waiting(accepted.contact_id)
+        if accepted.created or produced:
+            return produced
         async with self.database.session() as session:
-            await repo.touch_contact(session, cid, message.channel)
+            return [to_outbound(r) for r in await repo.replies_to(session, accepted.inbound_id)]
+
+    async def accept(self, message: InboundMessage) -> Accepted:
+        """Step 2 of the pipeline, all a webhook waits for: the message stored under its
+        idempotency key (the platform's id), the contact found or created. Answering it is
+        `process_waiting`'s job, after the platform has its 200."""
+        cid = contact_id(self.secret_key, message.channel, message.sender)
+        sealed = (
+            self.box.seal(message.sender) if self.box and message.channel in ADDRESSED else None
+        )
+        media, meta = message.media, message.media_meta
+        async with self.database.session() as session:
+            await repo.touch_contact(session, cid, message.channel, sealed)
+            if message.location is not None:
+                # Kept as the nearest directory location only, never as coordinates.
+                place = await directory.nearest_location(
+                    session, self.deployment, *message.location
+                )
+                if place:
+                    await repo.set_location(session, cid, place)
+                media, meta = "location", {"matched": place}
             record, created = await repo.store_inbound(
                 session,
                 channel=message.channel,
                 platform_message_id=message.platform_message_id,
                 contact_id=cid,
                 text=message.text,
-                media_kind=message.media,
+                media_kind=media,
+                media_meta=meta,
             )
-        produced = await self.process_waiting(cid)
-        if created or produced:
-            return produced
-        async with self.database.session() as session:
-            return [to_outbound(r) for r in await repo.replies_to(session, record.id)]
+        return Accepted(cid, record.id, created)
 
     async def language_of(self, contact: str) -> str:
         async with self.database.session() as session:
@@ -115,8 +166,21 @@ class Pipeline:
             contact = await session.get(Contact, record.contact_id)
         text = record.text or ""
         known = contact.language if contact else None
+        if record.media_kind == "location":
+            replies = [_location_reply(record)]
+            language = known or self.renderer.default_language
+            return await self._store(record, language, replies, InboundStatus.DONE), True
+        text = await self._picked_option(record.contact_id, text)
         command = commands.parse(text)
-        if command is not None:
+        if isinstance(command, commands.Start):
+            # Telegram's /start: a language from the deep link, then a greeting (or the
+            # service the link named) from Rasa.
+            if command.language:
+                async with self.database.session() as session:
+                    await repo.set_language(session, record.contact_id, command.language)
+                known = command.language
+            text = command.rasa_text
+        elif command is not None:
             language = known or self.renderer.default_language
             replies, language = await self._command(record.contact_id, command, language)
             return await self._store(record, language, replies, InboundStatus.DONE), True
@@ -148,6 +212,25 @@ class Pipeline:
                 await repo.set_language(session, record.contact_id, language)
         return await self._store(record, language, replies, InboundStatus.DONE), True
 
+    async def _picked_option(self, contact: str, text: str) -> str:
+        """A typed number picks an option of the last message, when that message showed its
+        options as a numbered list; an option reference (`#<message id>:<n>`, used where a
+        payload is too long for the platform) picks that option of that message."""
+        reference = OPTION_REFERENCE.fullmatch(text.strip())
+        async with self.database.session() as session:
+            if reference:
+                shown = await session.get(OutboundRecord, int(reference.group(1)))
+                index = int(reference.group(2))
+                if shown and shown.contact_id == contact and index < len(shown.buttons):
+                    return str(shown.buttons[index]["payload"])
+                return text
+            if not text.strip().isdigit():
+                return text
+            last = await repo.last_outbound(session, contact)
+        if last is None or not last.numbered:
+            return text
+        return pick_numbered_option(text, [Button(b["title"], b["payload"]) for b in last.buttons])
+
     def _guess_language(self, text: str) -> str | None:
         guessed = self.guesser.guess(text) if self.guesser else None
         return guessed if guessed in LANGUAGE_NAMES else None
@@ -161,6 +244,7 @@ class Pipeline:
             async with self.database.session() as session:
                 await repo.set_language(session, contact, command.language)
             return [RasaReply(key="language_set", buttons=[MENU_BUTTON])], command.language
+        assert isinstance(command, commands.MorePlaces)  # noqa: S101 - Start is handled before
         more = RasaReply(
             key="directory.more_title",
             directory=command.category,
@@ -177,6 +261,8 @@ class Pipeline:
         status: InboundStatus,
     ) -> list[OutboundMessage]:
         composed = [await self._compose(reply, record.contact_id, language) for reply in replies]
+        limit = MAX_BUTTONS.get(record.channel)
+        hint = self.renderer.text("numbered_hint", language)
         async with self.database.session() as session:
             stored = [
                 await repo.add_outbound(
@@ -186,10 +272,14 @@ class Pipeline:
                     in_reply_to=record.id,
                     message_key=message.key,
                     language=language,
-                    text=message.text,
+                    # More options than the channel can show as buttons: a numbered list,
+                    # stored as sent, and a typed number picks one.
+                    text=as_numbered_text(message, hint) if numbered else message.text,
                     buttons=[{"title": b.title, "payload": b.payload} for b in message.buttons],
+                    numbered=numbered,
                 )
                 for message in composed
+                for numbered in [limit is not None and len(message.buttons) > limit]
             ]
             await repo.finish_inbound(session, record.id, status)
         return [to_outbound(r) for r in stored]

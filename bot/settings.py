@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 from typing import Literal
 
@@ -32,7 +34,39 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     worker_poll_seconds: float = Field(default=2.0, gt=0)
     var_dir: Path = PROJECT_ROOT / "var"
+    # Fernet keys for channel addresses, comma-separated, newest first (storage/crypto.py).
+    encryption_keys: str = ""
+    # Telegram. Polling when only the token is set; webhook mode when the URL is set too.
+    telegram_bot_token: str = ""
+    telegram_webhook_url: str = ""
+    # Checked on every webhook call (X-Telegram-Bot-Api-Secret-Token); derived when unset.
+    telegram_webhook_secret: str = Field(default="", pattern=r"^[A-Za-z0-9_-]{0,256}$")
+    # python-telegram-bot's `base_url`: the token is appended (or fills "{token}").
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_poll_timeout_seconds: int = Field(default=25, ge=0, le=50)
+    # WhatsApp Cloud API.
+    whatsapp_token: str = ""
+    whatsapp_phone_number_id: str = ""
+    whatsapp_app_secret: str = ""
+    whatsapp_verify_token: str = ""
+    whatsapp_api_base_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "v21.0"
     model_dir: Path = PROJECT_ROOT / "var" / "models"
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return bool(self.whatsapp_token and self.whatsapp_phone_number_id)
+
+    @property
+    def telegram_secret(self) -> str:
+        """The webhook secret token: set, or derived from SECRET_KEY (same in every process)."""
+        if self.telegram_webhook_secret:
+            return self.telegram_webhook_secret
+        return hmac.new(self.secret_key.encode(), b"telegram-webhook", hashlib.sha256).hexdigest()
 
     @property
     def directory_path(self) -> Path:
@@ -45,4 +79,8 @@ class Settings(BaseSettings):
                 raise ValueError("SECRET_KEY must be set to 32 or more random characters")
             if not self.rasa_token:
                 raise ValueError("RASA_TOKEN must be set in production")
+            if not self.encryption_keys:
+                raise ValueError("ENCRYPTION_KEYS must be set in production")
+        if self.whatsapp_token and not (self.whatsapp_app_secret and self.whatsapp_verify_token):
+            raise ValueError("WHATSAPP_APP_SECRET and WHATSAPP_VERIFY_TOKEN must be set too")
         return self

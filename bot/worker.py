@@ -1,7 +1,7 @@
-"""`sahay worker`: answers messages that waited (Rasa was down), in order, when Rasa is back.
-
-The delivery engine for Telegram, WhatsApp and broadcasts grows here; web chat replies are
-handed over in the HTTP response, or picked up by the page when it polls.
+"""`sahay worker`: answers messages that waited (Rasa was down), in order, when Rasa is back;
+sends queued Telegram and WhatsApp messages (bot/delivery.py); polls Telegram when no webhook
+is set, or registers the webhook when one is. Web chat replies are handed over in the HTTP
+response, or picked up by the page when it polls.
 """
 
 from __future__ import annotations
@@ -14,26 +14,35 @@ from datetime import timedelta
 
 import httpx
 from sqlalchemy.exc import SQLAlchemyError
+from telegram import Bot
+from telegram.error import TelegramError
 
+from bot import gateway
+from bot.channels import telegram
+from bot.delivery import DeliveryEngine
 from bot.errors import SahayError
 from bot.pipeline import Pipeline
 from bot.settings import Settings
 from storage.db import Database
-from web.app import build_pipeline
+from web.app import build_gateway, build_pipeline
 
 logger = logging.getLogger(__name__)
 # A message younger than this is being answered by the process that received it.
 RETRY_AFTER = timedelta(seconds=5)
 
 
-async def run_once(pipeline: Pipeline) -> int:
-    """One pass: if Rasa is ready, answer every waiting message. Returns replies produced."""
+async def run_once(pipeline: Pipeline, engine: DeliveryEngine | None = None) -> int:
+    """One pass: if Rasa is ready, answer every waiting message; send what is queued.
+    Returns replies produced."""
+    produced = 0
     try:
-        if not await pipeline.rasa.model_loaded():
-            return 0
+        if await pipeline.rasa.model_loaded():
+            produced = len(await pipeline.process_waiting(min_age=RETRY_AFTER))
     except SahayError:
-        return 0
-    return len(await pipeline.process_waiting(min_age=RETRY_AFTER))
+        pass
+    if engine is not None:
+        await engine.run_once()
+    return produced
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -44,15 +53,47 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     database = Database(settings.database_url)
     async with httpx.AsyncClient() as http:
         pipeline = build_pipeline(settings, database, http)
-        logger.info("Worker started")
+        bot = gateway.telegram_bot(settings)
+        gate = build_gateway(settings, pipeline, http, bot)
+        polling: asyncio.Task[None] | None = None
+        if bot is not None:
+            polling = asyncio.create_task(_telegram(settings, bot, gate, stop))
+        logger.info("Worker started (channels: %s)", ", ".join(gate.engine.channels) or "none")
         while not stop.is_set():
             try:
-                produced = await run_once(pipeline)
+                produced = await run_once(pipeline, gate.engine)
                 if produced:
                     logger.info("Answered waiting messages: %d replies", produced)
-            except SQLAlchemyError as exc:
+            except (SQLAlchemyError, OSError) as exc:
                 logger.error("Database unavailable (%s); retrying", type(exc).__name__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), settings.worker_poll_seconds)
+        if polling is not None:
+            await polling
     await database.dispose()
     logger.info("Worker stopped")
+
+
+async def _telegram(
+    settings: Settings, bot: Bot, gate: gateway.Gateway, stop: asyncio.Event
+) -> None:
+    """Webhook mode: register it (retrying until Telegram answers). Polling mode: poll."""
+    try:
+        with contextlib.suppress(TelegramError):
+            await bot.initialize()
+        if settings.telegram_webhook_url:
+            while not stop.is_set():
+                try:
+                    await telegram.set_webhook(bot, settings)
+                    return
+                except TelegramError as exc:
+                    logger.warning("setWebhook failed (%s); retrying", type(exc).__name__)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), 10)
+            return
+        await telegram.poll(
+            bot, gate.pipeline, gate.answer, stop, settings.telegram_poll_timeout_seconds
+        )
+    finally:
+        with contextlib.suppress(TelegramError):
+            await bot.shutdown()

@@ -5,6 +5,7 @@ name either."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import ServiceLocation, ServicePoint
 
 NATIONAL = "national"
+EARTH_KM = 6371.0
+# A shared location farther than this from every directory location matches none of them.
+NEAR_KM = 60.0
 
 
 class Location(BaseModel):
@@ -23,6 +27,8 @@ class Location(BaseModel):
     name: str = Field(max_length=64)
     area: str = Field(default="", max_length=64)
     synonyms: list[str] = Field(default_factory=list)
+    # Its centre (latitude, longitude), to match a location a person shares.
+    at: tuple[float, float] | None = None
 
 
 class Area(BaseModel):
@@ -75,7 +81,13 @@ async def load(session: AsyncSession, directory: Directory) -> int:
     for model in (ServicePoint, ServiceLocation):
         await session.execute(delete(model).where(model.deployment == directory.deployment))
     session.add_all(
-        ServiceLocation(deployment=directory.deployment, name=loc.name, area=loc.area)
+        ServiceLocation(
+            deployment=directory.deployment,
+            name=loc.name,
+            area=loc.area,
+            latitude=loc.at[0] if loc.at else None,
+            longitude=loc.at[1] if loc.at else None,
+        )
         for loc in directory.locations
     )
     area_of = {loc.name: loc.area for loc in directory.locations}
@@ -119,6 +131,40 @@ def _distance(point: ServicePoint, location: str | None, area: str | None) -> in
     if area and point.area == area:
         return 1
     return 2 if point.location == NATIONAL else 3
+
+
+async def nearest_location(
+    session: AsyncSession,
+    deployment: str,
+    latitude: float,
+    longitude: float,
+    within_km: float = NEAR_KM,
+) -> str | None:
+    """The directory location nearest a shared point, if one lies within `within_km`."""
+    rows = (
+        await session.execute(
+            select(ServiceLocation.name, ServiceLocation.latitude, ServiceLocation.longitude)
+            .where(ServiceLocation.deployment == deployment)
+            .where(ServiceLocation.latitude.is_not(None), ServiceLocation.longitude.is_not(None))
+        )
+    ).all()
+    best = min(
+        (
+            (_km(latitude, longitude, lat, lon), name)
+            for name, lat, lon in rows
+            if lat is not None and lon is not None
+        ),
+        default=None,
+    )
+    return best[1] if best and best[0] <= within_km else None
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_KM * math.asin(math.sqrt(a))
 
 
 async def is_empty(session: AsyncSession, deployment: str) -> bool:

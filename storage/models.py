@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -17,6 +18,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -46,9 +49,31 @@ class InboundStatus(enum.StrEnum):
 
 
 class OutboundStatus(enum.StrEnum):
-    QUEUED = "queued"
+    QUEUED = "queued"  # waiting to be sent (new, or waiting to retry after `next_attempt_at`)
+    SENDING = "sending"  # handed to the platform by one process
+    SENT = "sent"  # the platform accepted it
+    FAILED = "failed"  # will not be sent; `error` says why
+    # The process died while the platform had it: it may or may not have arrived. Shown to
+    # staff, never retried automatically (a retry could send it twice).
+    UNCERTAIN = "uncertain"
+
+
+class DeliveryStatus(enum.StrEnum):
+    """What the platform later reports about a sent message (WhatsApp status webhooks)."""
+
     SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
     FAILED = "failed"
+
+
+# A status only moves forward: a late "delivered" never overwrites "read".
+DELIVERY_RANK = {
+    DeliveryStatus.SENT: 1,
+    DeliveryStatus.DELIVERED: 2,
+    DeliveryStatus.READ: 3,
+    DeliveryStatus.FAILED: 4,
+}
 
 
 class Priority(enum.IntEnum):
@@ -79,6 +104,13 @@ class Contact(Base):
     greeted_at: Mapped[datetime | None]
     # Where the person said they are (a directory location name), to show places near them.
     location: Mapped[str | None] = mapped_column(String(64))
+    # The platform address replies go to (Telegram chat id, WhatsApp number), encrypted with
+    # Fernet (storage/crypto.py); web chat needs none.
+    address: Mapped[str | None] = mapped_column(Text)
+    # When they last wrote: WhatsApp allows free text only within 24 hours of it.
+    last_inbound_at: Mapped[datetime | None]
+    # False once the platform said the person blocked Sahay (403): nothing more is sent.
+    reachable: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class InboundRecord(Base):
@@ -99,6 +131,8 @@ class InboundRecord(Base):
     text: Mapped[str | None] = mapped_column(Text)
     # The kind of non-text content (voice, sticker, photo, ...), never the content itself.
     media_kind: Mapped[str | None] = mapped_column(String(16))
+    # What the platform said about the media (mime type, size, duration), never the file.
+    media_meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     status: Mapped[InboundStatus] = mapped_column(
         _enum(InboundStatus), default=InboundStatus.PENDING
     )
@@ -112,7 +146,11 @@ class OutboundRecord(Base):
     """A message for a contact: rendered text in the contact's language, queued for delivery."""
 
     __tablename__ = "outbound_messages"
-    __table_args__ = (Index("ix_outbound_contact_status", "contact_id", "status"),)
+    __table_args__ = (
+        Index("ix_outbound_contact_status", "contact_id", "status"),
+        Index("ix_outbound_status_next_attempt", "status", "next_attempt_at"),
+        UniqueConstraint("channel", "platform_message_id", name="uq_outbound_platform_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
@@ -125,11 +163,27 @@ class OutboundRecord(Base):
     language: Mapped[str] = mapped_column(String(8))
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # An approved WhatsApp template ({"name", "language", "parameters"}): the only kind of
+    # message WhatsApp lets through outside the 24-hour window.
+    template: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Media to send with the text as caption ({"kind": audio|image|document, "url" or "id"}).
+    media: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     status: Mapped[OutboundStatus] = mapped_column(
         _enum(OutboundStatus), default=OutboundStatus.QUEUED
     )
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # The platform's id for the sent message (a WhatsApp wamid, a Telegram message id).
+    platform_message_id: Mapped[str | None] = mapped_column(String(128))
+    # The options were sent as a numbered list (the channel could not show them as buttons):
+    # a typed number then picks one.
+    numbered: Mapped[bool] = mapped_column(default=False, server_default=false())
+    delivery_status: Mapped[DeliveryStatus | None] = mapped_column(_enum(DeliveryStatus))
+    delivery_status_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(300))
 
 
 class ServicePoint(Base):
@@ -165,3 +219,16 @@ class ServiceLocation(Base):
     deployment: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(64))
     area: Mapped[str] = mapped_column(String(64), default="")
+    # Its centre, to match a location a person shares on Telegram or WhatsApp.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+
+
+class ChannelState(Base):
+    """Small durable facts a channel keeps between restarts (Telegram's polling offset)."""
+
+    __tablename__ = "channel_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -11,7 +11,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    DELIVERY_RANK,
+    ChannelState,
     Contact,
+    DeliveryStatus,
     InboundRecord,
     InboundStatus,
     OutboundRecord,
@@ -30,16 +33,23 @@ def _insert(session: AsyncSession, model: type[Any]) -> Any:
     return sqlite.insert(model)
 
 
-async def touch_contact(session: AsyncSession, contact_id: str, channel: str) -> Contact:
-    """Find or create a contact; safe when two processes see a new contact at once."""
+async def touch_contact(
+    session: AsyncSession, contact_id: str, channel: str, sealed_address: str | None = None
+) -> Contact:
+    """Find or create a contact who just wrote; safe when two processes see a new contact at
+    once. `sealed_address` (encrypted) is kept the first time. Writing again makes a contact
+    who had blocked Sahay reachable again."""
     now = utcnow()
+    seen = {"last_seen_at": now, "last_inbound_at": now, "reachable": True}
     await session.execute(
         _insert(session, Contact)
-        .values(id=contact_id, channel=channel, created_at=now, last_seen_at=now)
-        .on_conflict_do_update(index_elements=[Contact.id], set_={"last_seen_at": now})
+        .values(id=contact_id, channel=channel, created_at=now, address=sealed_address, **seen)
+        .on_conflict_do_update(index_elements=[Contact.id], set_=seen)
     )
     contact = await session.get(Contact, contact_id, populate_existing=True)
     assert contact is not None  # noqa: S101 - just upserted in this transaction
+    if contact.address is None and sealed_address is not None:
+        contact.address = sealed_address
     return contact
 
 
@@ -51,6 +61,7 @@ async def store_inbound(
     contact_id: str,
     text: str,
     media_kind: str | None = None,
+    media_meta: dict[str, Any] | None = None,
 ) -> tuple[InboundRecord, bool]:
     """Store a message under its idempotency key; returns (record, created)."""
     inserted = await session.execute(
@@ -61,6 +72,7 @@ async def store_inbound(
             contact_id=contact_id,
             text=text,
             media_kind=media_kind,
+            media_meta=media_meta,
             status=InboundStatus.PENDING,
             attempts=0,
             received_at=utcnow(),
@@ -146,8 +158,14 @@ async def add_outbound(
     text: str,
     buttons: list[dict[str, Any]],
     priority: Priority = Priority.REPLY,
+    numbered: bool = False,
+    template: dict[str, Any] | None = None,
+    media: dict[str, Any] | None = None,
 ) -> OutboundRecord:
     record = OutboundRecord(
+        numbered=numbered,
+        template=template,
+        media=media,
         contact_id=contact_id,
         channel=channel,
         in_reply_to=in_reply_to,
@@ -216,4 +234,167 @@ async def set_language(session: AsyncSession, contact_id: str, language: str) ->
         .where(Contact.id == contact_id)
         .values(language=language)
         .execution_options(synchronize_session=False)
+    )
+
+
+async def last_outbound(session: AsyncSession, contact_id: str) -> OutboundRecord | None:
+    query = select(OutboundRecord).where(OutboundRecord.contact_id == contact_id)
+    return await session.scalar(query.order_by(OutboundRecord.id.desc()).limit(1))
+
+
+# Delivery (bot/delivery.py): queued → sending → sent / failed / uncertain.
+
+
+async def deliverable(
+    session: AsyncSession, channels: Sequence[str], limit: int = 100
+) -> list[OutboundRecord]:
+    """The next message of each contact that may be sent now, replies before broadcasts.
+    A contact whose earlier message is being sent, or waits to be retried, waits behind it:
+    one person's messages arrive in order."""
+    now = utcnow()
+    active = (OutboundStatus.QUEUED, OutboundStatus.SENDING)
+    rows = (
+        await session.scalars(
+            select(OutboundRecord)
+            .where(OutboundRecord.channel.in_(channels), OutboundRecord.status.in_(active))
+            .order_by(OutboundRecord.id)
+            .limit(limit * 10)
+        )
+    ).all()
+    first: dict[str, OutboundRecord] = {}
+    for row in rows:
+        first.setdefault(row.contact_id, row)
+    ready = [
+        row
+        for row in first.values()
+        if row.status is OutboundStatus.QUEUED
+        and (row.next_attempt_at is None or _aware(row.next_attempt_at) <= now)
+    ]
+    ready.sort(key=lambda row: (row.priority, row.id))
+    return ready[:limit]
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def claim_outbound(session: AsyncSession, outbound_id: int) -> bool:
+    """queued → sending. Only one process ever wins a message."""
+    result = await session.execute(
+        update(OutboundRecord)
+        .where(OutboundRecord.id == outbound_id, OutboundRecord.status == OutboundStatus.QUEUED)
+        .values(
+            status=OutboundStatus.SENDING,
+            claimed_at=utcnow(),
+            attempts=OutboundRecord.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def finish_outbound(
+    session: AsyncSession,
+    outbound_id: int,
+    status: OutboundStatus,
+    *,
+    platform_message_id: str | None = None,
+    error: str | None = None,
+    next_attempt_at: datetime | None = None,
+) -> None:
+    values: dict[str, Any] = {"status": status, "error": error[:300] if error else None}
+    if status is OutboundStatus.SENT:
+        values |= {"sent_at": utcnow(), "platform_message_id": platform_message_id}
+    if status is OutboundStatus.QUEUED:
+        values["next_attempt_at"] = next_attempt_at
+    await session.execute(
+        update(OutboundRecord)
+        .where(OutboundRecord.id == outbound_id, OutboundRecord.status == OutboundStatus.SENDING)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def mark_unreachable(session: AsyncSession, contact_id: str, reason: str) -> int:
+    """The person blocked Sahay: stop every send to them. Returns messages given up."""
+    await session.execute(
+        update(Contact)
+        .where(Contact.id == contact_id)
+        .values(reachable=False)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(
+        update(OutboundRecord)
+        .where(
+            OutboundRecord.contact_id == contact_id,
+            OutboundRecord.status == OutboundStatus.QUEUED,
+        )
+        .values(status=OutboundStatus.FAILED, error=reason[:300])
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def abandon_stale_sends(session: AsyncSession) -> int:
+    """Messages a process died sending: they may have arrived, so they are never retried
+    automatically (that could send them twice). Returns how many."""
+    result = await session.execute(
+        update(OutboundRecord)
+        .where(
+            OutboundRecord.status == OutboundStatus.SENDING,
+            OutboundRecord.claimed_at < utcnow() - STALE_CLAIM,
+        )
+        .values(
+            status=OutboundStatus.UNCERTAIN,
+            error="the sending process stopped while the platform had this message",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def record_delivery_status(
+    session: AsyncSession,
+    channel: str,
+    platform_message_id: str,
+    status: DeliveryStatus,
+    at: datetime,
+    error: str | None = None,
+) -> bool:
+    """A platform's report on a sent message. A status only moves forward: a late one never
+    overwrites a later one. Returns whether it was recorded."""
+    earlier = [s for s, rank in DELIVERY_RANK.items() if rank < DELIVERY_RANK[status]]
+    values: dict[str, Any] = {"delivery_status": status, "delivery_status_at": at}
+    if error:
+        values["error"] = error[:300]
+    result = await session.execute(
+        update(OutboundRecord)
+        .where(
+            OutboundRecord.channel == channel,
+            OutboundRecord.platform_message_id == platform_message_id,
+            or_(
+                OutboundRecord.delivery_status.is_(None),
+                OutboundRecord.delivery_status.in_(earlier),
+            ),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def get_state(session: AsyncSession, key: str) -> str | None:
+    found = await session.get(ChannelState, key)
+    return found.value if found else None
+
+
+async def set_state(session: AsyncSession, key: str, value: str) -> None:
+    now = utcnow()
+    await session.execute(
+        _insert(session, ChannelState)
+        .values(key=key, value=value, updated_at=now)
+        .on_conflict_do_update(
+            index_elements=[ChannelState.key], set_={"value": value, "updated_at": now}
+        )
     )

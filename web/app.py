@@ -14,14 +14,19 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from telegram import Bot
+from telegram.error import TelegramError
 
-from bot.channels import webchat
+from bot import gateway
+from bot.channels import telegram, webchat, whatsapp
+from bot.delivery import DeliveryEngine
 from bot.i18n import Renderer, load_catalogues
 from bot.pipeline import Pipeline
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from nlu.language import LanguageGuesser
 from nlu.training_data import examples_by_language
+from storage.crypto import AddressBox
 from storage.db import Database
 from web import chat_page, health
 
@@ -37,6 +42,7 @@ def build_pipeline(
     guesser: LanguageGuesser | None = None,
 ) -> Pipeline:
     return Pipeline(
+        box=AddressBox.from_settings(settings.encryption_keys, settings.secret_key),
         database=database,
         rasa=RasaClient(
             http, settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds
@@ -46,6 +52,16 @@ def build_pipeline(
         deployment=settings.deployment,
         guesser=guesser or LanguageGuesser(examples_by_language()),
     )
+
+
+def build_gateway(
+    settings: Settings, pipeline: Pipeline, http: httpx.AsyncClient, bot: Bot | None
+) -> gateway.Gateway:
+    assert pipeline.box is not None  # noqa: S101 - build_pipeline always sets one
+    engine = DeliveryEngine(
+        pipeline.database, pipeline.box, pipeline.renderer, gateway.senders(settings, http, bot)
+    )
+    return gateway.Gateway(pipeline, engine)
 
 
 def create_app(
@@ -61,14 +77,25 @@ def create_app(
             app.state.settings = settings
             app.state.database = database
             app.state.http = http
-            app.state.pipeline = build_pipeline(settings, database, http, guesser)
+            pipeline = build_pipeline(settings, database, http, guesser)
+            bot = gateway.telegram_bot(settings)
+            app.state.pipeline = pipeline
+            app.state.telegram_bot = bot
+            app.state.gateway = build_gateway(settings, pipeline, http, bot)
+            app.state.answer = app.state.gateway.answer
+            if bot is not None:
+                await _start_bot(bot)
             try:
                 yield
             finally:
+                if bot is not None:
+                    await bot.shutdown()
                 await database.dispose()
 
     app = FastAPI(title="Sahay", version="0.1.0", lifespan=lifespan)
     app.include_router(webchat.router)
+    app.include_router(telegram.router)
+    app.include_router(whatsapp.router)
     app.include_router(health.router)
     app.include_router(chat_page.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
@@ -79,6 +106,15 @@ def create_app(
     # asyncpg raises the socket's own error when the server cannot be reached at all.
     app.add_exception_handler(OSError, _database_down)
     return app
+
+
+async def _start_bot(bot: Bot) -> None:
+    """getMe once; when Telegram cannot be reached the app starts anyway (webhooks are
+    stored, sends are retried by the delivery engine)."""
+    try:
+        await bot.initialize()
+    except TelegramError as exc:
+        logger.warning("Telegram not reachable at start-up (%s)", type(exc).__name__)
 
 
 async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:

@@ -5,9 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 MAX_TEXT_LENGTH = 4096  # Telegram's limit; the tightest of Sahay's channels.
+# How many options a channel shows as buttons (WhatsApp: a list of up to 10 rows); more than
+# that become a numbered list. Channels not named here draw their own (the terminal).
+MAX_BUTTONS = {"webchat": 100, "telegram": 100, "whatsapp": 10}
+# Channels that reply to a platform address, kept encrypted (web chat answers in the response).
+ADDRESSED = frozenset({"telegram", "whatsapp"})
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,15 @@ class InboundMessage:
     # What kind of non-text content came with it (voice, audio, photo, video, document,
     # sticker, contact): Sahay reads text only, and answers such a message politely.
     media: str | None = None
+    # What the platform said about the media (mime type, size, duration); never the file.
+    media_meta: dict[str, Any] | None = None
+    # A shared location (latitude, longitude): matched to the nearest directory location.
+    location: tuple[float, float] | None = None
+
+
+class MessageIgnored(Exception):
+    """An update Sahay deliberately does not answer (a group chat, a reaction, a bot's own
+    status change): acknowledged to the platform, nothing stored."""
 
 
 @dataclass(frozen=True)

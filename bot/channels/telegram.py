@@ -1,0 +1,296 @@
+"""Telegram, with python-telegram-bot 22: the webhook, polling, and sending.
+
+- Webhook (`TELEGRAM_WEBHOOK_URL` set): `POST /webhooks/telegram`, registered with setWebhook
+  and a secret token that every call must carry (X-Telegram-Bot-Api-Secret-Token, compared in
+  constant time). The update is stored before Telegram gets its 200.
+- Polling (only `TELEGRAM_BOT_TOKEN` set): `sahay worker` calls getUpdates; the offset, kept
+  in the database, moves past an update only once it is stored, so a restart neither loses
+  nor replays one, and pending updates are never dropped.
+- The idempotency key is the update_id: Telegram's retries and a replayed batch are no-ops.
+Telegram types never leave this module: everything becomes an `InboundMessage`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
+
+# python-telegram-bot 22: time periods (retry_after, durations) as timedelta, the behaviour of
+# its next major version, instead of deprecated ints.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import error as tg
+from telegram.request import HTTPXRequest
+
+from bot.channels.base import InboundMessage, MessageIgnored
+from bot.delivery import Outgoing, RateLimited, Rejected, Transient, Unreachable
+from bot.pipeline import Accepted, Pipeline, option_reference
+from bot.settings import Settings
+from storage import repository as repo
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+OFFSET_KEY = "telegram.offset"
+CALLBACK_DATA_BYTES = 64  # Telegram's limit for a button's callback_data
+CAPTION_LENGTH = 1024
+MEDIA_KINDS = (
+    "voice",
+    "audio",
+    "photo",
+    "video",
+    "video_note",
+    "animation",
+    "document",
+    "sticker",
+    "contact",
+)
+
+
+def make_bot(settings: Settings) -> Bot:
+    """A Bot on `TELEGRAM_API_BASE_URL` (python-telegram-bot's `base_url`: the token is
+    appended). getUpdates gets its own connection, so long polls never block sending."""
+    return Bot(
+        settings.telegram_bot_token,
+        base_url=settings.telegram_api_base_url,
+        request=HTTPXRequest(connection_pool_size=16, connect_timeout=10, read_timeout=20),
+        get_updates_request=HTTPXRequest(
+            connect_timeout=10, read_timeout=settings.telegram_poll_timeout_seconds + 10
+        ),
+    )
+
+
+def normalise(update: Update) -> InboundMessage:
+    """One update as Sahay's message; `MessageIgnored` for what Sahay does not answer."""
+    key = str(update.update_id)
+    if update.callback_query is not None:
+        query = update.callback_query
+        chat = query.message.chat if query.message is not None else None
+        if chat is not None and chat.type != "private":
+            raise MessageIgnored("a button in a group chat")
+        return InboundMessage(CHANNEL, str(query.from_user.id), key, (query.data or "")[:4096])
+    message = update.message or update.edited_message
+    if message is None:
+        raise MessageIgnored("not a message")
+    if message.chat.type != "private":
+        raise MessageIgnored("a group or channel message")
+    text = (message.text or message.caption or "").strip()
+    media, meta = _media(message)
+    location = None
+    if message.location is not None:
+        location = (message.location.latitude, message.location.longitude)
+    if not text and media is None and location is None:
+        media = "unsupported"  # a poll, a dice, a game: Sahay reads text only
+    return InboundMessage(
+        CHANNEL, str(message.chat.id), key, text[:4096], media, meta, location=location
+    )
+
+
+def _media(message: Message) -> tuple[str | None, dict[str, Any] | None]:
+    for kind in MEDIA_KINDS:
+        found = getattr(message, kind)
+        if not found:
+            continue
+        item = found[-1] if isinstance(found, tuple) else found  # photo: sizes, largest last
+        raw = item.to_dict()  # the Bot API's own JSON: durations in seconds
+        meta = {
+            name: raw[name]
+            for name in ("mime_type", "file_size", "duration", "width", "height")
+            if raw.get(name) is not None
+        }
+        # A contact card holds someone else's number: only its kind is kept.
+        return kind, (meta or None) if kind != "contact" else None
+    return None, None
+
+
+class TelegramSender:
+    channel = CHANNEL
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, message: Outgoing) -> str:
+        markup = None
+        if message.buttons and not message.numbered:
+            markup = InlineKeyboardMarkup(
+                [
+                    [InlineKeyboardButton(button.title[:64], callback_data=_callback(message, i))]
+                    for i, button in enumerate(message.buttons)
+                ]
+            )
+        try:
+            sent = await self._send(message, markup)
+        except tg.RetryAfter as exc:
+            wait = exc.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            raise RateLimited("Telegram 429: flood control", seconds, whole_channel=True) from exc
+        except tg.Forbidden as exc:
+            raise Unreachable(f"Telegram 403: {exc.message}") from exc
+        except tg.InvalidToken as exc:
+            raise Rejected("Telegram: the bot token was refused") from exc
+        except (tg.BadRequest, tg.ChatMigrated) as exc:
+            raise Rejected(f"Telegram 400: {exc.message}") from exc
+        except tg.TimedOut as exc:
+            raise Transient("Telegram: timed out") from exc
+        except tg.NetworkError as exc:
+            raise Transient(f"Telegram: {exc.message}") from exc
+        except tg.TelegramError as exc:
+            raise Rejected(f"Telegram: {exc.message}") from exc
+        return str(sent.message_id)
+
+    async def _send(self, message: Outgoing, markup: InlineKeyboardMarkup | None) -> Message:
+        chat = int(message.address)
+        text = message.text[:4096]
+        media = message.media
+        if media:
+            source = media.get("url") or media.get("id")
+            senders: dict[str, Callable[..., Awaitable[Message]]] = {
+                "audio": self.bot.send_audio,
+                "image": self.bot.send_photo,
+                "document": self.bot.send_document,
+            }
+            send = senders[media["kind"]]
+            argument = {"audio": "audio", "image": "photo", "document": "document"}[media["kind"]]
+            if len(text) <= CAPTION_LENGTH:
+                return await send(chat, **{argument: source}, caption=text, reply_markup=markup)
+            await send(chat, **{argument: source})
+        return await self.bot.send_message(chat, text, reply_markup=markup)
+
+
+def _callback(message: Outgoing, index: int) -> str:
+    payload = message.buttons[index].payload
+    if len(payload.encode()) <= CALLBACK_DATA_BYTES:
+        return payload
+    return option_reference(message.id, index)  # the pipeline looks the payload up
+
+
+# The webhook
+
+
+router = APIRouter(tags=["telegram"])
+
+
+@router.post("/webhooks/telegram")
+async def telegram_webhook(request: Request, background: BackgroundTasks) -> dict[str, Any]:
+    """Telegram's webhook. The update is stored before the 200; answering happens after."""
+    settings: Settings = request.app.state.settings
+    bot: Bot | None = request.app.state.telegram_bot
+    if bot is None:
+        raise HTTPException(404, "Telegram is not configured on this deployment.")
+    token = request.headers.get(SECRET_HEADER)
+    if token is None:
+        raise HTTPException(401, "The secret token header is missing.")
+    if not hmac.compare_digest(token.encode(), settings.telegram_secret.encode()):
+        raise HTTPException(403, "The secret token is wrong.")
+    update = parse_update(await request.body(), bot)
+    accepted = await accept(request.app.state.pipeline, update)
+    if accepted is None:
+        return {"ok": True, "ignored": True}
+    background.add_task(request.app.state.answer, accepted.contact_id)
+    if update.callback_query is not None:
+        background.add_task(_stop_spinner, bot, update.callback_query.id)
+    return {"ok": True}
+
+
+def parse_update(body: bytes, bot: Bot) -> Update:
+    try:
+        data = json.loads(body)
+        update = Update.de_json(data, bot) if isinstance(data, dict) else None
+    except (ValueError, TypeError, KeyError) as exc:
+        raise HTTPException(400, "The body is not a Telegram update.") from exc
+    if update is None:
+        raise HTTPException(400, "The body is not a Telegram update.")
+    return update
+
+
+async def accept(pipeline: Pipeline, update: Update) -> Accepted | None:
+    try:
+        message = normalise(update)
+    except MessageIgnored as exc:
+        logger.info("Telegram update %d ignored: %s", update.update_id, exc)
+        return None
+    return await pipeline.accept(message)
+
+
+async def _stop_spinner(bot: Bot, query_id: str) -> None:
+    try:
+        await bot.answer_callback_query(query_id)
+    except tg.TelegramError as exc:  # the button still worked; only the spinner lingers
+        logger.info("answerCallbackQuery failed: %s", type(exc).__name__)
+
+
+# Set-up and polling (run by `sahay worker`)
+
+
+async def set_webhook(bot: Bot, settings: Settings) -> None:
+    """Register the webhook with its secret token; pending updates are kept."""
+    await bot.set_webhook(
+        settings.telegram_webhook_url,
+        allowed_updates=list(ALLOWED_UPDATES),
+        secret_token=settings.telegram_secret,
+        drop_pending_updates=False,
+    )
+    logger.info("Telegram webhook registered")
+
+
+async def poll(
+    bot: Bot,
+    pipeline: Pipeline,
+    answer: Callable[[str], Coroutine[Any, Any, None]],
+    stop: asyncio.Event,
+    long_poll_seconds: int = 25,
+) -> None:
+    """getUpdates until `stop`. Each update is stored, then the offset saved, then it is
+    answered; a failure to store leaves the offset where it was, so Telegram sends it again."""
+    if (await bot.get_webhook_info()).url:
+        await bot.delete_webhook(drop_pending_updates=False)
+    async with pipeline.database.session() as session:
+        stored = await repo.get_state(session, OFFSET_KEY)
+    offset = int(stored) if stored else None
+    failures = 0
+    answering: set[asyncio.Task[None]] = set()
+    logger.info("Telegram polling started")
+    while not stop.is_set():
+        try:
+            updates = await bot.get_updates(
+                offset=offset, timeout=long_poll_seconds, allowed_updates=list(ALLOWED_UPDATES)
+            )
+            for update in updates:
+                accepted = await accept(pipeline, update)
+                offset = update.update_id + 1
+                async with pipeline.database.session() as session:
+                    await repo.set_state(session, OFFSET_KEY, str(offset))
+                if accepted is not None:
+                    task: asyncio.Task[None] = asyncio.create_task(answer(accepted.contact_id))
+                    answering.add(task)
+                    task.add_done_callback(answering.discard)
+            failures = 0
+        except tg.RetryAfter as exc:
+            wait = exc.retry_after
+            await _sleep(stop, wait.total_seconds() if isinstance(wait, timedelta) else wait)
+        except tg.InvalidToken:
+            logger.error("Telegram refused the bot token; polling stopped")
+            return
+        except Exception as exc:  # noqa: BLE001 - network, Telegram or database: keep polling
+            failures += 1
+            logger.warning("Telegram polling failed (%s); retrying", type(exc).__name__)
+            await _sleep(stop, min(60.0, 2.0**failures))
+    logger.info("Telegram polling stopped")
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        return

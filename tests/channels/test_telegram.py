@@ -1,0 +1,229 @@
+"""Telegram end to end through python-telegram-bot against a local Bot API server: the
+webhook's secret token, normalised messages, buttons, polling that loses and replays nothing,
+exactly one reply per update, and what Sahay does with Telegram's errors."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.channels import telegram
+from bot.i18n import Renderer, load_catalogues
+from bot.worker import _telegram
+from storage.models import Contact, InboundRecord, OutboundRecord, OutboundStatus
+from tests.channels.conftest import Channels
+from tests.fakes import eventually, telegram_callback, telegram_update
+
+RENDERER = Renderer(load_catalogues())
+CHAT = 7_000_001
+VOICE = {
+    "voice": {
+        "file_id": "AwACAgIAAxkB",
+        "file_unique_id": "AgAD",
+        "duration": 4,
+        "mime_type": "audio/ogg",
+        "file_size": 12034,
+    }
+}
+
+
+async def post(channels: Channels, update: dict[str, Any], secret: str | None = None) -> Any:
+    headers = {telegram.SECRET_HEADER: secret or channels.settings.telegram_secret}
+    return await channels.client.post("/webhooks/telegram", json=update, headers=headers)
+
+
+async def count(channels: Channels, model: Any) -> int:
+    async with channels.database.session() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+@pytest.mark.parametrize(("secret", "status"), [(None, 401), ("wrong-secret", 403)])
+async def test_a_webhook_without_the_secret_token_is_refused_and_nothing_is_stored(
+    channels: Channels, secret: str | None, status: int
+) -> None:
+    headers = {} if secret is None else {telegram.SECRET_HEADER: secret}
+    response = await channels.client.post(
+        "/webhooks/telegram", json=telegram_update(1, text="hello"), headers=headers
+    )
+    assert response.status_code == status
+    assert await count(channels, InboundRecord) == 0
+    assert channels.telegram.sent == []
+
+
+async def test_a_malformed_update_gets_a_clear_400(channels: Channels) -> None:
+    headers = {telegram.SECRET_HEADER: channels.settings.telegram_secret}
+    response = await channels.client.post(
+        "/webhooks/telegram", content=b"{not json", headers=headers
+    )
+    assert response.status_code == 400
+    assert "not a Telegram update" in response.json()["error"]
+
+
+async def test_a_voice_note_gets_a_polite_reply_with_the_helpline_and_its_metadata_is_kept(
+    channels: Channels,
+) -> None:
+    response = await post(channels, telegram_update(10, **VOICE))
+    assert response.status_code == 200
+    await eventually(lambda: len(channels.telegram.sent) >= 2)
+    first = channels.telegram.sent[0]
+    assert int(first["chat_id"]) == CHAT
+    assert first["text"].startswith(RENDERER.text("not_text", "en"))
+    assert "1400 (sample)" in first["text"]
+    # On first contact the language picker follows, as inline buttons.
+    picker = channels.telegram.sent[1]["reply_markup"]["inline_keyboard"]
+    assert [row[0]["callback_data"] for row in picker][:2] == ["sahay:lang:en", "sahay:lang:es"]
+    async with channels.database.session() as session:
+        [stored] = (await session.scalars(select(InboundRecord))).all()
+        [contact] = (await session.scalars(select(Contact))).all()
+    assert (stored.media_kind, stored.text) == ("voice", "")
+    assert stored.media_meta == {"mime_type": "audio/ogg", "file_size": 12034, "duration": 4}
+    # The chat id is stored encrypted, never in the clear.
+    assert contact.address
+    assert str(CHAT) not in contact.address
+    assert str(CHAT) not in contact.id
+
+
+async def test_a_language_button_answers_in_that_language_with_buttons(
+    channels: Channels,
+) -> None:
+    await post(channels, telegram_callback(20, "sahay:lang:bn"))
+    await eventually(lambda: len(channels.telegram.sent) >= 1)
+    [reply] = channels.telegram.sent
+    assert reply["text"] == RENDERER.text("language_set", "bn")
+    buttons = reply["reply_markup"]["inline_keyboard"]
+    assert buttons == [
+        [{"text": RENDERER.text("button.menu", "bn"), "callback_data": "/ask_menu"}]
+    ]
+    assert "answerCallbackQuery" in channels.telegram.calls  # the button's spinner stops
+
+
+async def test_messages_from_groups_are_ignored(channels: Channels) -> None:
+    update = telegram_update(30, text="hello all")
+    update["message"]["chat"] = {"id": -100123, "type": "supergroup", "title": "Workers"}
+    response = await post(channels, update)
+    assert response.status_code == 200
+    assert response.json()["ignored"] is True
+    assert await count(channels, InboundRecord) == 0
+    assert channels.telegram.sent == []
+
+
+async def test_a_shared_location_becomes_the_contacts_location(channels: Channels) -> None:
+    await post(channels, telegram_callback(39, "sahay:lang:en"))
+    near_male = {"location": {"latitude": 4.1748, "longitude": 73.5102}}
+    await post(channels, telegram_update(40, **near_male))
+    await eventually(lambda: len(channels.telegram.sent) >= 2)
+    assert channels.telegram.sent[-1]["text"] == RENDERER.text(
+        "location_set", "en", {"location": "Male"}
+    )
+    async with channels.database.session() as session:
+        [contact] = (await session.scalars(select(Contact))).all()
+        [stored] = await session.scalars(select(InboundRecord).where(InboundRecord.id == 2))
+    assert contact.location == "Male"
+    assert stored.media_meta == {"matched": "Male"}  # never the coordinates
+
+
+async def test_start_with_a_deep_link_sets_the_language(channels: Channels) -> None:
+    await post(channels, telegram_update(50, text="/start dv"))
+    await eventually(lambda: len(channels.telegram.sent) >= 1)
+    # Rasa is down in these tests: the apology comes in Dhivehi, and no picker follows.
+    assert channels.telegram.texts() == [RENDERER.text("try_again", "dv")]
+    async with channels.database.session() as session:
+        [contact] = (await session.scalars(select(Contact))).all()
+    assert contact.language == "dv"
+
+
+async def test_an_edited_message_is_answered_as_a_new_message(channels: Channels) -> None:
+    await post(channels, telegram_callback(59, "sahay:lang:en"))
+    edited = telegram_update(60, **VOICE)
+    edited["edited_message"] = edited.pop("message")
+    edited["edited_message"]["edit_date"] = 1_764_600_100
+    await post(channels, edited)
+    await eventually(lambda: len(channels.telegram.sent) >= 2)
+    assert channels.telegram.sent[-1]["text"].startswith(RENDERER.text("not_text", "en"))
+
+
+async def test_the_same_update_delivered_100_times_at_once_is_answered_once(
+    channels: Channels,
+) -> None:
+    update = telegram_update(70, **VOICE)
+    responses = await asyncio.gather(*(post(channels, update) for _ in range(100)))
+    assert {r.status_code for r in responses} == {200}
+    for _ in range(50):  # and 50 more, one after another
+        assert (await post(channels, update)).status_code == 200
+    await eventually(lambda: len(channels.telegram.sent) >= 2)
+    await asyncio.sleep(0.5)
+    assert await count(channels, InboundRecord) == 1
+    assert len(channels.telegram.sent) == 2  # the reply and the language picker, once
+
+
+async def test_a_typed_number_picks_an_option_shown_as_a_numbered_list(
+    channels: Channels,
+) -> None:
+    await post(channels, telegram_callback(80, "sahay:lang:en"))
+    await eventually(lambda: len(channels.telegram.sent) >= 1)
+    async with channels.database.session() as session:
+        last = (await session.scalars(select(OutboundRecord))).one()
+        last.numbered = True
+        last.buttons = [
+            {"title": "English", "payload": "sahay:lang:en"},
+            {"title": "नेपाली", "payload": "sahay:lang:ne"},
+        ]
+    await post(channels, telegram_update(81, text="2"))
+    await eventually(lambda: len(channels.telegram.sent) >= 2)
+    assert channels.telegram.sent[-1]["text"] == RENDERER.text("language_set", "ne")
+
+
+async def test_telegram_429_waits_for_retry_after_then_sends(channels: Channels) -> None:
+    channels.telegram.fail_next(429, "Too Many Requests: retry after 1", retry_after=1)
+    await post(channels, telegram_callback(90, "sahay:lang:en"))
+    async with channels.database.session() as session:
+        [queued] = (await session.scalars(select(OutboundRecord))).all()
+    assert queued.status is OutboundStatus.QUEUED  # not lost, waiting
+    assert queued.next_attempt_at is not None
+    assert channels.telegram.sent == []
+    engine = channels.client._transport.app.state.gateway.engine  # type: ignore[attr-defined]
+    assert await engine.run_once() == 0  # too early: the channel waits out retry_after
+    await asyncio.sleep(1.1)
+    assert await engine.run_once() == 1
+    assert channels.telegram.texts() == [RENDERER.text("language_set", "en")]
+
+
+async def test_telegram_403_marks_the_contact_unreachable_and_stops_sends(
+    channels: Channels,
+) -> None:
+    channels.telegram.fail_next(403, "Forbidden: bot was blocked by the user")
+    await post(channels, telegram_update(100, **VOICE))  # two replies queued: the first fails
+    async with channels.database.session() as session:
+        rows = (await session.scalars(select(OutboundRecord).order_by(OutboundRecord.id))).all()
+        [contact] = (await session.scalars(select(Contact))).all()
+    assert [r.status for r in rows] == [OutboundStatus.FAILED, OutboundStatus.FAILED]
+    assert rows[0].error == "Telegram 403: Forbidden: bot was blocked by the user"
+    assert contact.reachable is False
+    assert channels.telegram.sent == []
+
+
+async def test_telegram_400_is_recorded_with_its_reason_and_not_retried(
+    channels: Channels,
+) -> None:
+    channels.telegram.fail_next(400, "Bad Request: chat not found")
+    await post(channels, telegram_callback(110, "sahay:lang:en"))
+    engine = channels.client._transport.app.state.gateway.engine  # type: ignore[attr-defined]
+    assert await engine.run_once() == 0
+    async with channels.database.session() as session:
+        [row] = (await session.scalars(select(OutboundRecord))).all()
+    assert (row.status, row.error) == (OutboundStatus.FAILED, "Telegram 400: Chat not found")
+    assert channels.telegram.sent == []
+
+
+async def test_webhook_mode_registers_the_webhook_with_its_secret_token(
+    channels: Channels,
+) -> None:
+    gateway = channels.client._transport.app.state.gateway  # type: ignore[attr-defined]
+    bot = channels.client._transport.app.state.telegram_bot  # type: ignore[attr-defined]
+    await _telegram(channels.settings, bot, gateway, asyncio.Event())
+    assert channels.telegram.webhook["url"] == "https://sahay.example.org/webhooks/telegram"
+    assert channels.telegram.webhook["secret_token"] == channels.settings.telegram_secret
+    assert channels.telegram.webhook["drop_pending_updates"] is False
