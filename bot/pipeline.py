@@ -6,6 +6,7 @@ See docs/architecture.md ("One message, end to end"). Channels call `receive`; t
 
 from __future__ import annotations
 
+import enum
 import logging
 import re
 from collections.abc import Sequence
@@ -62,6 +63,12 @@ def to_outbound(record: OutboundRecord) -> OutboundMessage:
         language=record.language,
         buttons=tuple(Button(b["title"], b["payload"]) for b in record.buttons),
     )
+
+
+class Outcome(enum.Enum):
+    ANSWERED = "answered"
+    WAITS = "waits"  # Rasa is down or failed: it is tried again later
+    BUSY = "busy"  # another process has this person's messages in hand
 
 
 @dataclass(frozen=True)
@@ -132,20 +139,30 @@ class Pipeline:
         self, contact: str | None = None, min_age: timedelta | None = None
     ) -> list[OutboundMessage]:
         """Answer waiting messages oldest first; per person, stop at the first that cannot be
-        answered so that replies keep their order."""
-        async with self.database.session() as session:
-            waiting = await repo.claimable_inbound(session, contact_id=contact, min_age=min_age)
+        answered so that replies keep their order. For one person, keep going while their
+        messages keep arriving."""
         produced: list[OutboundMessage] = []
-        blocked: set[str] = set()
-        for record in waiting:
-            if record.contact_id in blocked:
-                produced.extend(await self._defer(record))
-                continue
-            replies, answered = await self._answer(record)
-            produced.extend(replies)
-            if not answered:
-                blocked.add(record.contact_id)
-        return produced
+        while True:
+            async with self.database.session() as session:
+                waiting = await repo.claimable_inbound(
+                    session, contact_id=contact, min_age=min_age
+                )
+            waits: set[str] = set()  # Rasa is down: later messages wait, with one apology
+            busy: set[str] = set()  # another process is answering: it goes on with the rest
+            for record in waiting:
+                if record.contact_id in busy:
+                    continue
+                if record.contact_id in waits:
+                    produced.extend(await self._defer(record))
+                    continue
+                replies, outcome = await self._answer(record)
+                produced.extend(replies)
+                if outcome is Outcome.WAITS:
+                    waits.add(record.contact_id)
+                elif outcome is Outcome.BUSY:
+                    busy.add(record.contact_id)
+            if contact is None or not waiting or waits or busy:
+                return produced
 
     async def _defer(self, record: InboundRecord) -> list[OutboundMessage]:
         """An older message of the same person is still waiting: this one waits behind it
@@ -157,19 +174,22 @@ class Pipeline:
         language = await self.language_of(record.contact_id)
         return await self._store(record, language, sorry, InboundStatus.PENDING)
 
-    async def _answer(self, record: InboundRecord) -> tuple[list[OutboundMessage], bool]:
-        """One turn for one stored message: (replies, answered). Not answered when it must
-        wait: Rasa is down, or another process has it."""
+    async def _answer(self, record: InboundRecord) -> tuple[list[OutboundMessage], Outcome]:
+        """One turn for one stored message."""
         async with self.database.session() as session:
+            if await repo.earlier_in_progress(session, record):
+                return [], Outcome.BUSY
             if not await repo.claim_inbound(session, record.id):
-                return [], False
+                return [], Outcome.BUSY
             contact = await session.get(Contact, record.contact_id)
         text = record.text or ""
         known = contact.language if contact else None
         if record.media_kind == "location":
             replies = [_location_reply(record)]
             language = known or self.renderer.default_language
-            return await self._store(record, language, replies, InboundStatus.DONE), True
+            return await self._store(
+                record, language, replies, InboundStatus.DONE
+            ), Outcome.ANSWERED
         text = await self._picked_option(record.contact_id, text)
         command = commands.parse(text)
         if isinstance(command, commands.Start):
@@ -183,7 +203,9 @@ class Pipeline:
         elif command is not None:
             language = known or self.renderer.default_language
             replies, language = await self._command(record.contact_id, command, language)
-            return await self._store(record, language, replies, InboundStatus.DONE), True
+            return await self._store(
+                record, language, replies, InboundStatus.DONE
+            ), Outcome.ANSWERED
         # On first contact the message's script and words pre-select the language; it is kept
         # once the message is answered (not while Rasa is down: the retry guesses again).
         guessed = self._guess_language(text) if known is None else None
@@ -197,20 +219,26 @@ class Pipeline:
                 logger.warning("Rasa unavailable (%s); message %d waits", exc, record.id)
                 # Say sorry once per message, not on every retry.
                 sorry = [RasaReply(key="try_again")] if record.attempts == 0 else []
-                return await self._store(record, language, sorry, InboundStatus.PENDING), False
+                return await self._store(
+                    record, language, sorry, InboundStatus.PENDING
+                ), Outcome.WAITS
             except RasaError as exc:
                 logger.error("Rasa failed on message %d: %s", record.id, exc)
                 if record.attempts + 1 < MAX_ATTEMPTS:
-                    return await self._store(record, language, [], InboundStatus.PENDING), False
+                    return await self._store(
+                        record, language, [], InboundStatus.PENDING
+                    ), Outcome.WAITS
                 fallback = [RasaReply(key="fallback")]
-                return await self._store(record, language, fallback, InboundStatus.FAILED), True
+                return await self._store(
+                    record, language, fallback, InboundStatus.FAILED
+                ), Outcome.ANSWERED
         else:  # a voice note, sticker, photo... without a caption: Sahay reads text only
             replies = [RasaReply(key="not_text", directory="helpline", buttons=[MENU_BUTTON])]
         if known is None:  # the first answer: the language picker follows it, once
             replies.append(RasaReply(key="language_picker_first", picker=True))
             async with self.database.session() as session:
                 await repo.set_language(session, record.contact_id, language)
-        return await self._store(record, language, replies, InboundStatus.DONE), True
+        return await self._store(record, language, replies, InboundStatus.DONE), Outcome.ANSWERED
 
     async def _picked_option(self, contact: str, text: str) -> str:
         """A typed number picks an option of the last message, when that message showed its

@@ -116,6 +116,18 @@ def _claimable(now: datetime) -> Any:
     )
 
 
+async def earlier_in_progress(session: AsyncSession, record: InboundRecord) -> bool:
+    """Whether another process is answering an earlier message of the same person (then
+    this one waits for it: replies keep their order)."""
+    query = select(InboundRecord.id).where(
+        InboundRecord.contact_id == record.contact_id,
+        InboundRecord.id < record.id,
+        InboundRecord.status == InboundStatus.PROCESSING,
+        InboundRecord.claimed_at >= utcnow() - STALE_CLAIM,
+    )
+    return (await session.scalar(query.limit(1))) is not None
+
+
 async def finish_inbound(session: AsyncSession, inbound_id: int, status: InboundStatus) -> None:
     values: dict[str, Any] = {"status": status}
     if status is InboundStatus.DONE:

@@ -38,6 +38,7 @@ class FakeTelegram:
     updates: list[dict[str, Any]] = field(default_factory=list)
     confirmed: int = 0  # getUpdates offset: updates below it are forgotten, as Telegram does
     webhook: dict[str, Any] = field(default_factory=dict)
+    deleted_webhook: list[dict[str, Any]] = field(default_factory=list)
     errors: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # next sends fail
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(500))
     url: str = ""
@@ -79,6 +80,7 @@ class FakeTelegram:
             return _ok(True)
         if method == "deleteWebhook":
             self.webhook = {}
+            self.deleted_webhook.append(params)
             return _ok(True)
         if method == "getWebhookInfo":
             return _ok(

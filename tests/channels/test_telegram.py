@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from bot.channels import telegram
 from bot.i18n import Renderer, load_catalogues
 from bot.worker import _telegram
+from storage import repository as repo
 from storage.models import Contact, InboundRecord, OutboundRecord, OutboundStatus
 from tests.channels.conftest import Channels
 from tests.fakes import eventually, telegram_callback, telegram_update
@@ -227,3 +228,38 @@ async def test_webhook_mode_registers_the_webhook_with_its_secret_token(
     assert channels.telegram.webhook["url"] == "https://sahay.example.org/webhooks/telegram"
     assert channels.telegram.webhook["secret_token"] == channels.settings.telegram_secret
     assert channels.telegram.webhook["drop_pending_updates"] is False
+
+
+async def test_polling_stores_before_moving_the_offset_and_never_replays_or_loses(
+    channels: Channels,
+) -> None:
+    app = channels.client._transport.app  # type: ignore[attr-defined]
+    gateway, bot = app.state.gateway, app.state.telegram_bot
+    fake = channels.telegram
+    fake.webhook = {"url": "https://old.example.org/hook"}  # left over from webhook mode
+    fake.updates = [telegram_update(200, **VOICE), telegram_callback(201, "sahay:lang:ne")]
+
+    async def run_until(sent: int) -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(telegram.poll(bot, gateway.pipeline, gateway.answer, stop, 1))
+        try:
+            await eventually(lambda: len(fake.sent) >= sent)
+            await asyncio.sleep(0.3)
+        finally:
+            stop.set()
+            await task
+
+    await run_until(3)  # the voice note's reply and picker, then the language confirmation
+    # Switching from a webhook keeps what Telegram holds for the bot.
+    assert fake.deleted_webhook == [{"drop_pending_updates": False}]
+    async with channels.database.session() as session:
+        assert await repo.get_state(session, telegram.OFFSET_KEY) == "202"
+        # As if the process died after storing the updates but before saving the offset:
+        await repo.set_state(session, telegram.OFFSET_KEY, "200")
+    fake.updates.append(telegram_update(202, **VOICE))
+    await run_until(4)  # 200 and 201 come again and are no-ops; 202 is new
+    assert await count(channels, InboundRecord) == 3
+    assert len(fake.sent) == 4, [(m["text"][:40], m.get("reply_markup")) for m in fake.sent]
+    assert fake.sent[-1]["text"].startswith(RENDERER.text("not_text", "ne"))
+    async with channels.database.session() as session:
+        assert await repo.get_state(session, telegram.OFFSET_KEY) == "203"
