@@ -262,7 +262,8 @@ def whatsapp_payload(
         "metadata": {"display_phone_number": "15550000000", "phone_number_id": PHONE_NUMBER_ID},
     }
     if messages is not None:
-        value["contacts"] = [{"profile": {"name": "Test"}, "wa_id": m["from"]} for m in messages]
+        senders = sorted({m["from"] for m in messages if "from" in m})
+        value["contacts"] = [{"profile": {"name": "Test"}, "wa_id": s} for s in senders]
         value["messages"] = messages
     if statuses is not None:
         value["statuses"] = statuses
