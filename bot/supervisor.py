@@ -62,6 +62,16 @@ class Supervisor:
     def exited(self) -> list[str]:
         return [name for name, p in self.processes.items() if p.poll() is not None]
 
+    def stop(self, name: str, grace_seconds: float = 15.0) -> None:
+        """Stop one process (SIGTERM, then SIGKILL after the grace period)."""
+        process = self.processes.pop(name)
+        _signal_group(process, signal.SIGTERM)
+        try:
+            process.wait(timeout=grace_seconds)
+        except subprocess.TimeoutExpired:
+            _signal_group(process, signal.SIGKILL)
+            process.wait()
+
     def stop_all(self, grace_seconds: float = 15.0) -> None:
         """SIGTERM every process group, then SIGKILL whatever is left after the grace period."""
         for process in self.processes.values():

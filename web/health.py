@@ -48,3 +48,9 @@ async def healthz(request: Request) -> JSONResponse:
     ready = all(c["ready"] for c in components.values())
     body = {"status": "ready" if ready else "unavailable", "components": components}
     return JSONResponse(body, status_code=200 if ready else 503)
+
+
+@router.get("/livez")
+async def livez() -> dict[str, str]:
+    """Liveness: the process answers. Readiness, per component, is /healthz."""
+    return {"status": "alive"}
