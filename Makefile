@@ -13,7 +13,7 @@ PO_FILES := $(wildcard locales/*/LC_MESSAGES/sahay.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
 .PHONY: run test setup lint typecheck pytest train locales-extract bench-startup eval-nlu \
-	tune-nlu bench-nlu lock clean
+	tune-nlu bench-nlu bench-webhooks lock clean
 
 run: setup ## Start Sahay on the embedded default (SQLite, no tokens)
 	@$(VENV)/bin/sahay run
@@ -67,6 +67,9 @@ tune-nlu: setup ## Cross-validate the intent classifier's settings on the traini
 
 bench-nlu: setup ## Sahay's NLU pipeline vs Rasa's default, on Sahay's data and CLINC150
 	$(VENV)/bin/python benchmarks/bench_nlu.py $(BENCH_ARGS)
+
+bench-webhooks: setup ## Webhook acknowledgement latency under 200 concurrent posts
+	$(VENV)/bin/python benchmarks/bench_webhooks.py $(BENCH_ARGS)
 
 lock: $(APP_READY) ## Re-pin requirements/app.lock from pyproject.toml
 	$(UV) pip compile --quiet --python-version 3.11 --extra dev pyproject.toml -o requirements/app.lock

@@ -122,8 +122,9 @@ class DeliveryEngine:
         sent = 0
         while True:
             async with self.database.session() as session:
-                ready = await repo.deliverable(session, self._open_channels(), limit=1000)
-            mine = [r for r in ready if r.contact_id == contact_id]
+                mine = await repo.deliverable(
+                    session, self._open_channels(), limit=1, contact_id=contact_id
+                )
             if not mine or not await self._deliver(mine[0]):
                 return sent
             sent += 1

@@ -3,8 +3,9 @@ delivery engine with a sender per configured channel, and "answer, then deliver"
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,10 +33,46 @@ def senders(settings: Settings, http: httpx.AsyncClient, bot: Bot | None) -> dic
     return found
 
 
+# How many people one process answers at once after their webhooks returned. Few enough that
+# answering never crowds out storing (and acknowledging) the webhooks still arriving.
+ANSWERERS = 4
+
+
 @dataclass
 class Gateway:
     pipeline: Pipeline
     engine: DeliveryEngine
+    _queue: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    _queued: set[str] = field(default_factory=set)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def schedule(self, contact_id: str) -> None:
+        """Answer this person soon (a webhook stored their message and is returning its 200).
+        Nothing here needs to survive a crash: the message is stored, the worker answers it."""
+        if not self._tasks:
+            self._tasks = [asyncio.create_task(self._answerer()) for _ in range(ANSWERERS)]
+        if contact_id not in self._queued:
+            self._queued.add(contact_id)
+            self._queue.put_nowait(contact_id)
+
+    async def drain(self) -> None:
+        """Wait until everyone scheduled so far is answered (tests, shutdown)."""
+        await self._queue.join()
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def _answerer(self) -> None:
+        while True:
+            contact_id = await self._queue.get()
+            self._queued.discard(contact_id)
+            try:
+                await self.answer(contact_id)
+            finally:
+                self._queue.task_done()
 
     async def answer(self, contact_id: str) -> None:
         """Answer a person's waiting messages, then send the replies. Runs after the webhook

@@ -119,7 +119,7 @@ class Pipeline:
                 if place:
                     await repo.set_location(session, cid, place)
                 media, meta = "location", {"matched": place}
-            record, created = await repo.store_inbound(
+            inbound_id, created = await repo.store_inbound(
                 session,
                 channel=message.channel,
                 platform_message_id=message.platform_message_id,
@@ -128,7 +128,7 @@ class Pipeline:
                 media_kind=media,
                 media_meta=meta,
             )
-        return Accepted(cid, record.id, created)
+        return Accepted(cid, inbound_id, created)
 
     async def language_of(self, contact: str) -> str:
         async with self.database.session() as session:

@@ -92,7 +92,7 @@ async def _telegram(
                         await asyncio.wait_for(stop.wait(), 10)
             return
         await telegram.poll(
-            bot, gate.pipeline, gate.answer, stop, settings.telegram_poll_timeout_seconds
+            bot, gate.pipeline, gate.schedule, stop, settings.telegram_poll_timeout_seconds
         )
     finally:
         with contextlib.suppress(TelegramError):

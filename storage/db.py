@@ -36,7 +36,10 @@ def create_engine(url: str) -> AsyncEngine:
             from pathlib import Path
 
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url)
+        # SQLite has one writer at a time: one connection per process queues the work in
+        # order (fair, no busy-waiting between this process's own transactions); other
+        # processes wait on busy_timeout.
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_pre_ping=True)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,22 +35,21 @@ def _insert(session: AsyncSession, model: type[Any]) -> Any:
 
 async def touch_contact(
     session: AsyncSession, contact_id: str, channel: str, sealed_address: str | None = None
-) -> Contact:
+) -> None:
     """Find or create a contact who just wrote; safe when two processes see a new contact at
     once. `sealed_address` (encrypted) is kept the first time. Writing again makes a contact
     who had blocked Sahay reachable again."""
     now = utcnow()
     seen = {"last_seen_at": now, "last_inbound_at": now, "reachable": True}
-    await session.execute(
-        _insert(session, Contact)
-        .values(id=contact_id, channel=channel, created_at=now, address=sealed_address, **seen)
-        .on_conflict_do_update(index_elements=[Contact.id], set_=seen)
+    statement = _insert(session, Contact).values(
+        id=contact_id, channel=channel, created_at=now, address=sealed_address, **seen
     )
-    contact = await session.get(Contact, contact_id, populate_existing=True)
-    assert contact is not None  # noqa: S101 - just upserted in this transaction
-    if contact.address is None and sealed_address is not None:
-        contact.address = sealed_address
-    return contact
+    keep_address = func.coalesce(Contact.address, statement.excluded.address)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[Contact.id], set_={**seen, "address": keep_address}
+        )
+    )
 
 
 async def store_inbound(
@@ -62,8 +61,8 @@ async def store_inbound(
     text: str,
     media_kind: str | None = None,
     media_meta: dict[str, Any] | None = None,
-) -> tuple[InboundRecord, bool]:
-    """Store a message under its idempotency key; returns (record, created)."""
+) -> tuple[int, bool]:
+    """Store a message under its idempotency key; returns (its id, created)."""
     inserted = await session.execute(
         _insert(session, InboundRecord)
         .values(
@@ -81,15 +80,16 @@ async def store_inbound(
         .returning(InboundRecord.id)
     )
     new_id = inserted.scalar_one_or_none()
-    record = (
-        await session.execute(
-            select(InboundRecord).where(
-                InboundRecord.channel == channel,
-                InboundRecord.platform_message_id == platform_message_id,
-            )
+    if new_id is not None:
+        return new_id, True
+    existing = await session.scalar(
+        select(InboundRecord.id).where(
+            InboundRecord.channel == channel,
+            InboundRecord.platform_message_id == platform_message_id,
         )
-    ).scalar_one()
-    return record, new_id is not None
+    )
+    assert existing is not None  # noqa: S101 - the insert conflicted with it
+    return existing, False
 
 
 async def claim_inbound(session: AsyncSession, inbound_id: int) -> bool:
@@ -258,21 +258,22 @@ async def last_outbound(session: AsyncSession, contact_id: str) -> OutboundRecor
 
 
 async def deliverable(
-    session: AsyncSession, channels: Sequence[str], limit: int = 100
+    session: AsyncSession,
+    channels: Sequence[str],
+    limit: int = 100,
+    contact_id: str | None = None,
 ) -> list[OutboundRecord]:
     """The next message of each contact that may be sent now, replies before broadcasts.
     A contact whose earlier message is being sent, or waits to be retried, waits behind it:
     one person's messages arrive in order."""
     now = utcnow()
     active = (OutboundStatus.QUEUED, OutboundStatus.SENDING)
-    rows = (
-        await session.scalars(
-            select(OutboundRecord)
-            .where(OutboundRecord.channel.in_(channels), OutboundRecord.status.in_(active))
-            .order_by(OutboundRecord.id)
-            .limit(limit * 10)
-        )
-    ).all()
+    query = select(OutboundRecord).where(
+        OutboundRecord.channel.in_(channels), OutboundRecord.status.in_(active)
+    )
+    if contact_id is not None:
+        query = query.where(OutboundRecord.contact_id == contact_id)
+    rows = (await session.scalars(query.order_by(OutboundRecord.id).limit(limit * 10))).all()
     first: dict[str, OutboundRecord] = {}
     for row in rows:
         first.setdefault(row.contact_id, row)

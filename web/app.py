@@ -82,12 +82,12 @@ def create_app(
             app.state.pipeline = pipeline
             app.state.telegram_bot = bot
             app.state.gateway = build_gateway(settings, pipeline, http, bot)
-            app.state.answer = app.state.gateway.answer
             if bot is not None:
                 await _start_bot(bot)
             try:
                 yield
             finally:
+                await app.state.gateway.close()
                 if bot is not None:
                     await bot.shutdown()
                 await database.dispose()

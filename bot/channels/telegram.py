@@ -17,7 +17,7 @@ import hmac
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -197,7 +197,7 @@ async def telegram_webhook(request: Request, background: BackgroundTasks) -> dic
     accepted = await accept(request.app.state.pipeline, update)
     if accepted is None:
         return {"ok": True, "ignored": True}
-    background.add_task(request.app.state.answer, accepted.contact_id)
+    request.app.state.gateway.schedule(accepted.contact_id)
     if update.callback_query is not None:
         background.add_task(_stop_spinner, bot, update.callback_query.id)
     return {"ok": True}
@@ -247,7 +247,7 @@ async def set_webhook(bot: Bot, settings: Settings) -> None:
 async def poll(
     bot: Bot,
     pipeline: Pipeline,
-    answer: Callable[[str], Coroutine[Any, Any, None]],
+    schedule: Callable[[str], None],
     stop: asyncio.Event,
     long_poll_seconds: int = 25,
 ) -> None:
@@ -259,7 +259,6 @@ async def poll(
         stored = await repo.get_state(session, OFFSET_KEY)
     offset = int(stored) if stored else None
     failures = 0
-    answering: set[asyncio.Task[None]] = set()
     logger.info("Telegram polling started")
     while not stop.is_set():
         try:
@@ -272,9 +271,7 @@ async def poll(
                 async with pipeline.database.session() as session:
                     await repo.set_state(session, OFFSET_KEY, str(offset))
                 if accepted is not None:
-                    task: asyncio.Task[None] = asyncio.create_task(answer(accepted.contact_id))
-                    answering.add(task)
-                    task.add_done_callback(answering.discard)
+                    schedule(accepted.contact_id)
             failures = 0
         except tg.RetryAfter as exc:
             wait = exc.retry_after

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -179,7 +179,7 @@ async def verify(
 
 
 @router.post("/webhooks/whatsapp")
-async def webhook(request: Request, background: BackgroundTasks) -> dict[str, Any]:
+async def webhook(request: Request) -> dict[str, Any]:
     """Every message of the batch stored, every status recorded, then the 200."""
     settings: Settings = request.app.state.settings
     if not settings.whatsapp_enabled:
@@ -219,7 +219,7 @@ async def webhook(request: Request, background: BackgroundTasks) -> dict[str, An
     if counts["invalid"]:
         logger.warning("WhatsApp webhook: %d malformed messages skipped", counts["invalid"])
     for contact in contacts:
-        background.add_task(request.app.state.answer, contact)
+        request.app.state.gateway.schedule(contact)
     return {"ok": True, **counts}
 
 

@@ -35,6 +35,10 @@ class Channels:
     telegram: FakeTelegram
     whatsapp: FakeWhatsApp
 
+    async def settled(self) -> None:
+        """Wait until every person whose webhook came in has been answered."""
+        await self.client._transport.app.state.gateway.drain()  # type: ignore[attr-defined]
+
 
 @pytest.fixture
 def telegram_fake() -> Iterator[FakeTelegram]:

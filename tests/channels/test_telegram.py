@@ -33,7 +33,9 @@ VOICE = {
 
 async def post(channels: Channels, update: dict[str, Any], secret: str | None = None) -> Any:
     headers = {telegram.SECRET_HEADER: secret or channels.settings.telegram_secret}
-    return await channels.client.post("/webhooks/telegram", json=update, headers=headers)
+    response = await channels.client.post("/webhooks/telegram", json=update, headers=headers)
+    await channels.settled()
+    return response
 
 
 async def count(channels: Channels, model: Any) -> int:
@@ -241,7 +243,7 @@ async def test_polling_stores_before_moving_the_offset_and_never_replays_or_lose
 
     async def run_until(sent: int) -> None:
         stop = asyncio.Event()
-        task = asyncio.create_task(telegram.poll(bot, gateway.pipeline, gateway.answer, stop, 1))
+        task = asyncio.create_task(telegram.poll(bot, gateway.pipeline, gateway.schedule, stop, 1))
         try:
             await eventually(lambda: len(fake.sent) >= sent)
             await asyncio.sleep(0.3)

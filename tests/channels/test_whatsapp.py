@@ -42,7 +42,9 @@ def signed(body: bytes, secret: str = APP_SECRET) -> dict[str, str]:
 
 async def post(channels: Channels, payload: dict[str, Any]) -> httpx.Response:
     body = json.dumps(payload).encode()
-    return await channels.client.post("/webhooks/whatsapp", content=body, headers=signed(body))
+    response = await channels.client.post("/webhooks/whatsapp", content=body, headers=signed(body))
+    await channels.settled()
+    return response
 
 
 async def count(channels: Channels, model: Any) -> int:

@@ -15,10 +15,9 @@ from storage.models import Contact, InboundRecord, InboundStatus, OutboundRecord
 async def _inbound(db: Database, pid: str = "m1", contact: str = "c_1") -> tuple[int, bool]:
     async with db.session() as s:
         await repo.touch_contact(s, contact, "webchat")
-        record, created = await repo.store_inbound(
+        return await repo.store_inbound(
             s, channel="webchat", platform_message_id=pid, contact_id=contact, text="hello"
         )
-        return record.id, created
 
 
 async def test_same_platform_message_id_is_stored_once(database: Database) -> None:
@@ -39,12 +38,17 @@ async def test_concurrent_duplicates_store_one_message(database: Database) -> No
 
 async def test_contact_is_created_once_and_seen_again(database: Database) -> None:
     async with database.session() as s:
-        first = await repo.touch_contact(s, "c_x", "webchat")
+        await repo.touch_contact(s, "c_x", "telegram", "sealed-address-1")
+        first = await s.get(Contact, "c_x")
+        assert first is not None
         created = first.created_at
     async with database.session() as s:
-        again = await repo.touch_contact(s, "c_x", "webchat")
+        await repo.touch_contact(s, "c_x", "telegram", "sealed-address-2")
+        again = await s.get(Contact, "c_x", populate_existing=True)
+        assert again is not None
         assert again.created_at == created
         assert again.last_seen_at >= created
+        assert again.address == "sealed-address-1"  # the first address is kept
         assert await s.scalar(select(func.count()).select_from(Contact)) == 1
 
 
