@@ -245,14 +245,14 @@ class Pipeline:
         options as a numbered list; an option reference (`#<message id>:<n>`, used where a
         payload is too long for the platform) picks that option of that message."""
         reference = OPTION_REFERENCE.fullmatch(text.strip())
+        if reference is None and not text.strip().isdigit():
+            return text
         async with self.database.session() as session:
             if reference:
                 shown = await session.get(OutboundRecord, int(reference.group(1)))
                 index = int(reference.group(2))
                 if shown and shown.contact_id == contact and index < len(shown.buttons):
                     return str(shown.buttons[index]["payload"])
-                return text
-            if not text.strip().isdigit():
                 return text
             last = await repo.last_outbound(session, contact)
         if last is None or not last.numbered:

@@ -109,7 +109,8 @@ async def test_every_message_of_a_batched_payload_is_stored_and_answered(
         "reaction": {"message_id": "wamid.B1", "emoji": "👍"},
     }
     broken = {"id": "wamid.B4", "type": "text", "text": {"body": "no sender"}}
-    payload = whatsapp_payload([whatsapp_text("wamid.B1", "hi"), voice, reaction, broken])
+    group = whatsapp_text("wamid.B6", "hello group", sender="9607000004") | {"group_id": "G1"}
+    payload = whatsapp_payload([whatsapp_text("wamid.B1", "hi"), voice, reaction, broken, group])
     second = whatsapp_payload([whatsapp_text("wamid.B5", "hello", sender="9607000003")])
     payload["entry"].append(second["entry"][0])
     response = await post(channels, payload)
@@ -118,7 +119,7 @@ async def test_every_message_of_a_batched_payload_is_stored_and_answered(
         "ok": True,
         "messages": 3,
         "duplicates": 0,
-        "ignored": 1,
+        "ignored": 2,
         "invalid": 1,
         "statuses": 0,
     }
