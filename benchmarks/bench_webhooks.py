@@ -32,9 +32,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.supervisor import Service, Supervisor  # noqa: E402
-from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from tests.conftest import unused_port  # noqa: E402
+from tests.conftest import reset_postgres, unused_port  # noqa: E402
 from tests.fakes import (  # noqa: E402
     PHONE_NUMBER_ID,
     WHATSAPP_TOKEN,
@@ -55,16 +54,6 @@ PG_DEFAULT = "postgresql+asyncpg://root@127.0.0.1:5432/test"
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
-
-
-async def reset_postgres(url: str) -> None:
-    from sqlalchemy import text
-
-    database = Database(url)
-    async with database.engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await database.dispose()
 
 
 def telegram_posts(base: int, n: int) -> list[tuple[str, bytes, dict[str, str]]]:

@@ -231,22 +231,21 @@ async def mark_greeted(session: AsyncSession, contact_id: str) -> bool:
     return returning
 
 
-async def set_location(session: AsyncSession, contact_id: str, location: str) -> None:
+async def _update_contact(session: AsyncSession, contact_id: str, **values: Any) -> None:
     await session.execute(
         update(Contact)
         .where(Contact.id == contact_id)
-        .values(location=location[:64])
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
+
+
+async def set_location(session: AsyncSession, contact_id: str, location: str) -> None:
+    await _update_contact(session, contact_id, location=location[:64])
 
 
 async def set_language(session: AsyncSession, contact_id: str, language: str) -> None:
-    await session.execute(
-        update(Contact)
-        .where(Contact.id == contact_id)
-        .values(language=language)
-        .execution_options(synchronize_session=False)
-    )
+    await _update_contact(session, contact_id, language=language)
 
 
 async def last_outbound(session: AsyncSession, contact_id: str) -> OutboundRecord | None:
@@ -331,12 +330,7 @@ async def finish_outbound(
 
 async def mark_unreachable(session: AsyncSession, contact_id: str, reason: str) -> int:
     """The person blocked Sahay: stop every send to them. Returns messages given up."""
-    await session.execute(
-        update(Contact)
-        .where(Contact.id == contact_id)
-        .values(reachable=False)
-        .execution_options(synchronize_session=False)
-    )
+    await _update_contact(session, contact_id, reachable=False)
     result = await session.execute(
         update(OutboundRecord)
         .where(

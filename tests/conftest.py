@@ -79,7 +79,7 @@ def postgres_url_or_skip() -> str:
     return TEST_DATABASE_URL
 
 
-async def _reset_postgres(url: str) -> None:
+async def reset_postgres(url: str) -> None:
     database = Database(url)
     async with database.engine.begin() as conn:
         await conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -103,7 +103,7 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         url = sqlite_url(tmp_path)
     else:
         url = postgres_url_or_skip()
-        await _reset_postgres(url)
+        await reset_postgres(url)
     db = await migrated_database(url)
     try:
         yield db

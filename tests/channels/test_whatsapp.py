@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels import whatsapp
 from bot.channels.base import Button
@@ -50,6 +51,33 @@ async def post(channels: Channels, payload: dict[str, Any]) -> httpx.Response:
 async def count(channels: Channels, model: Any) -> int:
     async with channels.database.session() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def start_in_english(channels: Channels, wamid: str) -> None:
+    """A person who chose English and got the confirmation (one message sent)."""
+    await post(channels, whatsapp_payload([whatsapp_text(wamid, "sahay:lang:en")]))
+    await eventually(lambda: len(channels.whatsapp.sent) == 1)
+
+
+async def queue_reply(
+    session: AsyncSession,
+    contact: str,
+    text: str,
+    buttons: list[dict[str, Any]] | None = None,
+    numbered: bool = False,
+) -> None:
+    """A message queued for the person, as a caseworker's reply or a broadcast would be."""
+    await repo.add_outbound(
+        session,
+        contact_id=contact,
+        channel="whatsapp",
+        in_reply_to=None,
+        message_key="test",
+        language="en",
+        text=text,
+        buttons=buttons or [],
+        numbered=numbered,
+    )
 
 
 def engine_of(channels: Channels) -> DeliveryEngine:
@@ -188,25 +216,14 @@ async def test_a_list_reply_is_understood_as_its_option(channels: Channels) -> N
 async def test_more_options_than_a_list_holds_become_numbers_and_a_number_picks(
     channels: Channels,
 ) -> None:
-    await post(channels, whatsapp_payload([whatsapp_text("wamid.E1", "sahay:lang:en")]))
-    await eventually(lambda: len(channels.whatsapp.sent) == 1)
+    await start_in_english(channels, "wamid.E1")
     async with channels.database.session() as session:
         contact = (await session.scalars(select(Contact))).one()
         options = [
             {"title": f"Option {i}", "payload": "sahay:lang:si" if i == 11 else f"/x{i}"}
             for i in range(1, 13)
         ]
-        await repo.add_outbound(
-            session,
-            contact_id=contact.id,
-            channel="whatsapp",
-            in_reply_to=None,
-            message_key="test",
-            language="en",
-            text="Pick one:\n\n1. Option 1 ...",
-            buttons=options,
-            numbered=True,
-        )
+        await queue_reply(session, contact.id, "Pick one:\n\n1. Option 1 ...", options, True)
     await engine_of(channels).run_once()
     assert channels.whatsapp.sent[1]["type"] == "text"  # 12 options: a numbered text
     await post(channels, whatsapp_payload([whatsapp_text("wamid.E2", " 11 ")]))
@@ -219,8 +236,7 @@ async def test_more_options_than_a_list_holds_become_numbers_and_a_number_picks(
 async def test_statuses_move_forward_only_and_failures_keep_their_reason(
     channels: Channels,
 ) -> None:
-    await post(channels, whatsapp_payload([whatsapp_text("wamid.F1", "sahay:lang:en")]))
-    await eventually(lambda: len(channels.whatsapp.sent) == 1)
+    await start_in_english(channels, "wamid.F1")
     async with channels.database.session() as session:
         sent = (await session.scalars(select(OutboundRecord))).one()
     assert sent.status is OutboundStatus.SENT
@@ -297,21 +313,11 @@ async def test_outside_the_24_hour_window_free_text_is_refused_before_the_api(
 
 
 async def test_the_delivery_engine_records_the_window_refusal(channels: Channels) -> None:
-    await post(channels, whatsapp_payload([whatsapp_text("wamid.G1", "sahay:lang:en")]))
-    await eventually(lambda: len(channels.whatsapp.sent) == 1)
+    await start_in_english(channels, "wamid.G1")
     async with channels.database.session() as session:
         await session.execute(update(Contact).values(last_inbound_at=utcnow() - timedelta(days=2)))
         contact = (await session.scalars(select(Contact))).one()
-        await repo.add_outbound(
-            session,
-            contact_id=contact.id,
-            channel="whatsapp",
-            in_reply_to=None,
-            message_key="reply",
-            language="en",
-            text="A caseworker's late reply",
-            buttons=[],
-        )
+        await queue_reply(session, contact.id, "A caseworker's late reply")
     await engine_of(channels).run_once()
     async with channels.database.session() as session:
         late = (await session.scalars(select(OutboundRecord).order_by(OutboundRecord.id))).all()[
