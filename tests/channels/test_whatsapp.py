@@ -53,6 +53,12 @@ async def count(channels: Channels, model: Any) -> int:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
+def outgoing(text: str, **fields: Any) -> Outgoing:
+    """A message for NUMBER, who wrote a moment ago (inside the 24-hour window)."""
+    values: dict[str, Any] = {"address": NUMBER, "language": "en", "last_inbound_at": utcnow()}
+    return Outgoing(id=1, text=text, **(values | fields))
+
+
 async def start_in_english(channels: Channels, wamid: str) -> None:
     """A person who chose English and got the confirmation (one message sent)."""
     await post(channels, whatsapp_payload([whatsapp_text(wamid, "sahay:lang:en")]))
@@ -275,26 +281,14 @@ async def test_outside_the_24_hour_window_free_text_is_refused_before_the_api(
 ) -> None:
     http = channels.client._transport.app.state.http  # type: ignore[attr-defined]
     sender = whatsapp.WhatsAppSender(http, channels.settings)
-    stale = Outgoing(
-        id=1,
-        address=NUMBER,
-        text="Cyclone warning",
-        language="en",
-        last_inbound_at=utcnow() - timedelta(hours=25),
-    )
+    day_ago = utcnow() - timedelta(hours=25)
+    stale = outgoing("Cyclone warning", last_inbound_at=day_ago)
     with pytest.raises(OutsideServiceWindow, match="24-hour window"):
         await sender.send(stale)
     assert channels.whatsapp.sent == []
     # An approved template goes out, with its parameters.
     template = {"name": "cyclone_alert", "language": "dv", "parameters": ["Addu", "18:00"]}
-    stale_template = Outgoing(
-        id=2,
-        address=NUMBER,
-        text="",
-        language="dv",
-        template=template,
-        last_inbound_at=utcnow() - timedelta(hours=25),
-    )
+    stale_template = outgoing("", language="dv", template=template, last_inbound_at=day_ago)
     wamid = await sender.send(stale_template)
     assert wamid.startswith("wamid.")
     assert channels.whatsapp.sent[0]["template"] == {
@@ -374,23 +368,8 @@ async def test_media_goes_out_by_link_with_its_caption_and_audio_with_its_text_f
 ) -> None:
     http = channels.client._transport.app.state.http  # type: ignore[attr-defined]
     sender = whatsapp.WhatsAppSender(http, channels.settings)
-    recent = utcnow()
-    image = Outgoing(
-        id=1,
-        address=NUMBER,
-        text="Flood map",
-        language="en",
-        last_inbound_at=recent,
-        media={"kind": "image", "url": "https://example.org/map.png"},
-    )
-    audio = Outgoing(
-        id=2,
-        address=NUMBER,
-        text="Listen:",
-        language="en",
-        last_inbound_at=recent,
-        media={"kind": "audio", "id": "884411"},
-    )
+    image = outgoing("Flood map", media={"kind": "image", "url": "https://example.org/map.png"})
+    audio = outgoing("Listen:", media={"kind": "audio", "id": "884411"})
     await sender.send(image)
     await sender.send(audio)
     assert channels.whatsapp.sent[0]["image"] == {
@@ -414,12 +393,8 @@ async def test_the_same_message_id_100_times_at_once_is_answered_once(
 
 
 def test_buttons_titles_are_cut_to_whatsapps_limits() -> None:
-    long = Outgoing(
-        id=1,
-        address=NUMBER,
-        text="Choose",
-        language="en",
-        buttons=(Button("A very long option title indeed", "/a"), Button("B", "/b")),
+    long = outgoing(
+        "Choose", buttons=(Button("A very long option title indeed", "/a"), Button("B", "/b"))
     )
     reply = whatsapp.build_payload(long)["interactive"]["action"]["buttons"][0]["reply"]
     assert reply["title"] == "A very long option …"
