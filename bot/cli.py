@@ -157,6 +157,7 @@ def cmd_run(settings: Settings) -> int:
             f"  Chat API:  POST {base}/api/chat/messages\n"
             f"  Health:    {base}/healthz\n"
             f"  API docs:  {base}/docs\n"
+            f"{_channel_lines(settings, base)}"
             f"  Logs:      {supervisor.log_dir}/\n"
             f"Press Ctrl-C to stop.",
             flush=True,
@@ -180,6 +181,16 @@ COMMANDS = {
     "chat": cmd_chat,
     "train": cmd_train,
 }
+
+
+def _channel_lines(settings: Settings, base: str) -> str:
+    lines = ""
+    if settings.telegram_enabled:
+        mode = "webhook" if settings.telegram_webhook_url else "polling"
+        lines += f"  Telegram:  on ({mode})\n"
+    if settings.whatsapp_enabled:
+        lines += f"  WhatsApp:  webhook {base}/webhooks/whatsapp (make it public for Meta)\n"
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

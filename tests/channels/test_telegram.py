@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.channels import telegram
+from bot.channels.base import Button
+from bot.delivery import Outgoing
 from bot.i18n import Renderer, load_catalogues
 from bot.worker import _telegram
 from storage import repository as repo
@@ -265,3 +267,111 @@ async def test_polling_stores_before_moving_the_offset_and_never_replays_or_lose
     assert fake.sent[-1]["text"].startswith(RENDERER.text("not_text", "ne"))
     async with channels.database.session() as session:
         assert await repo.get_state(session, telegram.OFFSET_KEY) == "203"
+
+
+@pytest.mark.parametrize(
+    ("content", "kind", "text"),
+    [
+        (
+            {
+                "sticker": {
+                    "file_id": "s",
+                    "file_unique_id": "u",
+                    "width": 512,
+                    "height": 512,
+                    "is_animated": False,
+                    "is_video": False,
+                    "type": "regular",
+                }
+            },
+            "sticker",
+            "",
+        ),
+        ({"contact": {"phone_number": "+9607771234", "first_name": "Ali"}}, "contact", ""),
+        (
+            {
+                "photo": [
+                    {"file_id": "p1", "file_unique_id": "u1", "width": 90, "height": 90},
+                    {
+                        "file_id": "p2",
+                        "file_unique_id": "u2",
+                        "width": 800,
+                        "height": 800,
+                        "file_size": 51200,
+                    },
+                ],
+                "caption": "passport photo ok?",
+            },
+            "photo",
+            "passport photo ok?",
+        ),
+        (
+            {
+                "document": {
+                    "file_id": "d",
+                    "file_unique_id": "u",
+                    "mime_type": "application/pdf",
+                    "file_size": 2048,
+                }
+            },
+            "document",
+            "",
+        ),
+        (
+            {"video_note": {"file_id": "v", "file_unique_id": "u", "length": 240, "duration": 9}},
+            "video_note",
+            "",
+        ),
+        (
+            {"dice": {"emoji": "🎲", "value": 3}},
+            "unsupported",
+            "",
+        ),
+    ],
+)
+def test_every_kind_of_telegram_message_is_normalised(
+    content: dict[str, Any], kind: str, text: str
+) -> None:
+    from telegram import Bot, Update
+
+    update = Update.de_json(telegram_update(300, **content), Bot(telegram.CHANNEL + ":x"))
+    message = telegram.normalise(update)
+    assert (message.media, message.text, message.sender) == (kind, text, str(CHAT))
+    if kind == "contact":
+        assert message.media_meta is None  # someone else's number is never kept
+    if kind == "photo":
+        assert message.media_meta == {"file_size": 51200, "width": 800, "height": 800}
+
+
+async def test_media_goes_out_with_its_caption_and_buttons(channels: Channels) -> None:
+    bot = channels.client._transport.app.state.telegram_bot  # type: ignore[attr-defined]
+    sender = telegram.TelegramSender(bot)
+    message = Outgoing(
+        id=5,
+        address=str(CHAT),
+        text="Cyclone shelters",
+        language="en",
+        buttons=(Button("Menu", "/ask_menu"),),
+        media={"kind": "image", "url": "https://example.org/shelters.png"},
+    )
+    assert await sender.send(message)
+    [sent] = channels.telegram.sent
+    assert sent["method"] == "sendPhoto"
+    assert (sent["photo"], sent["caption"]) == (
+        "https://example.org/shelters.png",
+        "Cyclone shelters",
+    )
+    assert sent["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "/ask_menu"
+
+
+def test_a_payload_too_long_for_telegram_becomes_a_reference() -> None:
+    long = "/request_help" + '{"category":"food_relief","note":"' + "x" * 60 + '"}'
+    message = Outgoing(
+        id=42,
+        address=str(CHAT),
+        text="?",
+        language="en",
+        buttons=(Button("Short", "/ask_menu"), Button("Long", long)),
+    )
+    assert telegram._callback(message, 0) == "/ask_menu"
+    assert telegram._callback(message, 1) == "#42:1"
