@@ -232,3 +232,107 @@ class ChannelState(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RequestStatus(enum.StrEnum):
+    NEW = "new"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    REFERRED = "referred"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REJECTED = "rejected"  # with a reason
+
+
+class Urgency(enum.StrEnum):
+    NORMAL = "normal"
+    URGENT = "urgent"
+
+
+class HelpRequest(Base):
+    """A referral or relief request: opened by the bot (with consent) or by a caseworker for a
+    helpline caller, worked on by caseworkers. `reference` is what the person reads out on the
+    phone. Free text and phone numbers are stored encrypted (storage/crypto.py)."""
+
+    __tablename__ = "requests"
+    __table_args__ = (
+        UniqueConstraint("reference", name="uq_requests_reference"),
+        # A retried submit action (same conversation, same form) never creates two requests.
+        UniqueConstraint("idempotency_key", name="uq_requests_idempotency_key"),
+        Index("ix_requests_queue", "status", "urgency", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(String(16))
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    contact_id: Mapped[str | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))  # telegram, whatsapp, webchat, phone
+    language: Mapped[str] = mapped_column(String(8))
+    category: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str | None] = mapped_column(Text)  # encrypted
+    location: Mapped[str | None] = mapped_column(String(64))
+    household_size: Mapped[int | None]
+    gender: Mapped[str | None] = mapped_column(String(16))  # optional, for reporting only
+    age_group: Mapped[str | None] = mapped_column(String(16))
+    contact_method: Mapped[str] = mapped_column(String(16), default="chat")  # chat or phone
+    phone: Mapped[str | None] = mapped_column(Text)  # encrypted; only for a phone call back
+    consent_share: Mapped[bool] = mapped_column(default=False)
+    urgency: Mapped[Urgency] = mapped_column(_enum(Urgency), default=Urgency.NORMAL)
+    safeguarding: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus), default=RequestStatus.NEW)
+    rejection_reason: Mapped[str | None] = mapped_column(String(300))
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RequestEvent(Base):
+    """The timeline of a request: every status change, assignment, note and message."""
+
+    __tablename__ = "request_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("requests.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))  # created, status, assigned, note, ...
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class StaffRole(enum.StrEnum):
+    ADMIN = "admin"
+    STAFF = "staff"
+    CASEWORKER = "caseworker"
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+    __table_args__ = (UniqueConstraint("email", name="uq_staff_users_email"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(254))
+    password_hash: Mapped[str] = mapped_column(String(200))  # Argon2id
+    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who looked at or changed what, and when. Admins read it; nobody edits it."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_target", "target_type", "target_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(32))  # view, status, export, create, ...
+    target_type: Mapped[str] = mapped_column(String(32))  # request, contact, requests
+    target_id: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

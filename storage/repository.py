@@ -27,7 +27,8 @@ from storage.models import (
 STALE_CLAIM = timedelta(minutes=5)
 
 
-def _insert(session: AsyncSession, model: type[Any]) -> Any:
+def insert_for(session: AsyncSession, model: type[Any]) -> Any:
+    """An INSERT that knows ON CONFLICT, in the session's dialect."""
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(model)
     return sqlite.insert(model)
@@ -41,7 +42,7 @@ async def touch_contact(
     who had blocked Sahay reachable again."""
     now = utcnow()
     seen = {"last_seen_at": now, "last_inbound_at": now, "reachable": True}
-    statement = _insert(session, Contact).values(
+    statement = insert_for(session, Contact).values(
         id=contact_id, channel=channel, created_at=now, address=sealed_address, **seen
     )
     keep_address = func.coalesce(Contact.address, statement.excluded.address)
@@ -64,7 +65,7 @@ async def store_inbound(
 ) -> tuple[int, bool]:
     """Store a message under its idempotency key; returns (its id, created)."""
     inserted = await session.execute(
-        _insert(session, InboundRecord)
+        insert_for(session, InboundRecord)
         .values(
             channel=channel,
             platform_message_id=platform_message_id,
@@ -399,7 +400,7 @@ async def get_state(session: AsyncSession, key: str) -> str | None:
 async def set_state(session: AsyncSession, key: str, value: str) -> None:
     now = utcnow()
     await session.execute(
-        _insert(session, ChannelState)
+        insert_for(session, ChannelState)
         .values(key=key, value=value, updated_at=now)
         .on_conflict_do_update(
             index_elements=[ChannelState.key], set_={"value": value, "updated_at": now}
