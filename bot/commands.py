@@ -42,7 +42,39 @@ class Start:
         return f"/{self.intent or 'greet'}"
 
 
-Command = ChooseLanguage | MorePlaces | Start
+@dataclass(frozen=True)
+class Cancel:
+    """ "cancel" typed in any launch language: stops a form (Rasa's cancel_request)."""
+
+    rasa_text: str = "/cancel_request"
+
+
+# Typed on its own, in any launch language or romanized. STOP is not here: it will mean
+# "no more alerts".
+CANCEL_WORDS = frozenset(
+    {
+        "cancel", "cancel it", "cancel please", "cancel karo", "cancel koro", "cancel kar",
+        "cancelar", "cancela", "cancelado",
+        "বাতিল", "বাতিল করো", "বাতিল করুন", "batil", "batil koro",
+        "रद्द", "रद्द करो", "रद्द करें", "radd", "radd karo", "rad karo",
+        "रद्द गर", "रद्द गर्नुहोस्", "radda", "radda gara",
+        "ரத்து", "ரத்து செய்", "rathu", "rattu", "rathu sei",
+        "අවලංගු", "අවලංගු කරන්න", "awalangu", "awalangu karanna",
+        "ކެންސަލް", "ބާތިލް", "baathil",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Status:
+    """The word the "request saved" message tells people to type: where my request stands."""
+
+    rasa_text: str = "/check_request_status"
+
+
+STATUS_WORDS = frozenset({"status", "my status", "request status", "estado", "mi estado"})
+
+Command = ChooseLanguage | MorePlaces | Start | Cancel | Status
 
 
 def language_payload(language: str) -> str:
@@ -61,6 +93,11 @@ def parse(text: str) -> Command | None:
         return MorePlaces(match.group(1), int(match.group(2)))
     if match := _START.fullmatch(text):
         return _start(match.group(1) or "")
+    word = text.lower().strip(" .!?।")
+    if word in CANCEL_WORDS:
+        return Cancel()
+    if word in STATUS_WORDS:
+        return Status()
     return None
 
 

@@ -54,7 +54,16 @@ class Renderer:
             raise UnknownMessageKey(key) from None
         catalogue = self.catalogues.get(language) or self.catalogues[self.default_language]
         text = catalogue.gettext(msgid)
-        return text % dict(variables) if variables else text
+        if not variables:
+            return text
+        # A variable may itself be a message key ({"key": ...}): rendered in this language.
+        values = {
+            name: self.text(value["key"], language)
+            if isinstance(value, Mapping) and "key" in value
+            else value
+            for name, value in variables.items()
+        }
+        return text % values
 
     def render(
         self,

@@ -138,15 +138,8 @@ MESSAGES: Final[Mapping[str, str]] = {
         "You can call or message the helpline. It is free and confidential."
     ),
     # Actions (the full flows come with requests, subscriptions and data protection)
-    "answer.request_help": N_(
-        "To ask for help (a referral or relief), call the helpline and say what you need. "
-        "Soon you will be able to do it here too."
-    ),
     "answer.report_emergency": N_(
         "If you or someone is in danger now, call the emergency number at once:"
-    ),
-    "answer.check_request_status": N_(
-        "To check a request, call the helpline with your reference code."
     ),
     "answer.subscribe_alerts": N_(
         "Alerts about cyclones, outbreaks and vaccination days are coming soon. "
@@ -171,7 +164,98 @@ MESSAGES: Final[Mapping[str, str]] = {
     "web.send": N_("Send"),
     "web.retrying": N_("Connection problem, trying again…"),
     "web.not_sent": N_("Not sent. Check your connection and try again."),
+    # Asking for help: the request form (dialogues/actions/requests.py)
+    "request.ask_category": N_("What do you need help with? Tap one, or write it in a few words."),
+    "request.ask_description": N_("In a few words: what happened, and what do you need?"),
+    "request.ask_location": N_("Where are you now? Write your island or city."),
+    "request.ask_household_size": N_(
+        "How many people live with you, you included? Write a number, or tap Skip."
+    ),
+    "request.ask_gender": N_(
+        "Are you a woman or a man? This is only for our reports. You can skip it."
+    ),
+    "request.ask_age_group": N_("How old are you? Only for our reports. You can skip it."),
+    "request.ask_contact_method": N_("How should the service contact you?"),
+    "request.ask_phone": N_("Which phone number should they call?"),
+    "request.ask_consent": N_(
+        "Please check your request:\n"
+        "Need: %(category)s\n"
+        "What: %(description)s\n"
+        "Where: %(location)s\n"
+        "People: %(household)s\n"
+        "Contact: %(contact)s\n\n"
+        "Sahay will keep this request and share it only with the service that can help "
+        "you. You can ask us to delete it at any time. Do you agree?"
+    ),
+    "request.submitted": N_(
+        "Your request is saved. Your reference code is %(reference)s. Keep it: you can read "
+        "it out on the phone. A caseworker will contact you within 3 working days (urgent "
+        "requests within one hour). To check on it, write: status"
+    ),
+    "request.declined": N_(
+        "OK, I did not save anything. You can still get help: here is where to go, and the "
+        "helpline."
+    ),
+    "request.cancelled": N_("OK, I stopped. Nothing was saved. Tap Menu to see what I can do."),
+    "request.invalid_category": N_(
+        "Please tap one of the options, or write what you need in a few words."
+    ),
+    "request.invalid_description": N_("Please write a few words about what you need."),
+    "request.invalid_household_size": N_(
+        "Please write the number of people, for example 4, or tap Skip."
+    ),
+    "request.invalid_choice": N_("Please tap one of the options."),
+    "request.invalid_phone": N_(
+        "Please write the phone number with digits only, for example 7771234."
+    ),
+    "request.not_given": N_("not given"),
+    "category.food_relief": N_("Food and hygiene"),
+    "category.health_services": N_("Health care"),
+    "category.vaccination": N_("Vaccination"),
+    "category.legal_aid": N_("Legal aid"),
+    "category.documents": N_("Documents"),
+    "category.repatriation": N_("Going home"),
+    "category.family_links": N_("Finding family"),
+    "category.shelter": N_("Shelter"),
+    "category.education": N_("School"),
+    "category.employment": N_("Jobs and skills"),
+    "category.cash_assistance": N_("Cash help"),
+    "category.mental_health": N_("Stress and worries"),
+    "category.other": N_("Something else"),
+    "gender.woman": N_("Woman"),
+    "gender.man": N_("Man"),
+    "gender.other": N_("Other"),
+    "age.under_18": N_("Under 18"),
+    "age.18_59": N_("18 to 59"),
+    "age.60_plus": N_("60 or older"),
+    "contact.chat": N_("Here in this chat"),
+    "contact.phone": N_("A phone call"),
+    # Where a request stands (check_request_status)
+    "status.found": N_("Your request %(reference)s (%(category)s): %(status)s."),
+    "status.none": N_(
+        "I have no request from you in this chat. To ask for help, write: I need help"
+    ),
+    "status.not_found": N_(
+        "I found no request with the code %(reference)s in this chat. Check the code, or "
+        "call the helpline."
+    ),
+    "status.new": N_("received, waiting for a caseworker"),
+    "status.assigned": N_("a caseworker has it"),
+    "status.in_progress": N_("a caseworker is working on it"),
+    "status.referred": N_("passed on to the service that can help"),
+    "status.resolved": N_("done"),
+    "status.closed": N_("closed"),
+    "status.rejected": N_("not accepted; call the helpline to know why"),
     # Button titles
+    "button.skip": N_("Skip"),
+    "button.cancel": N_("Cancel"),
+    "button.agree": N_("Yes, I agree"),
+    "button.disagree": N_("No"),
+    "button.change_category": N_("Change: need"),
+    "button.change_description": N_("Change: what"),
+    "button.change_location": N_("Change: where"),
+    "button.change_household": N_("Change: people"),
+    "button.change_contact": N_("Change: contact"),
     "button.menu": N_("Menu"),
     "button.goodbye": N_("Bye"),
     "button.language": N_("Language"),

@@ -192,7 +192,9 @@ class Pipeline:
             ), Outcome.ANSWERED
         text = await self._picked_option(record.contact_id, text)
         command = commands.parse(text)
-        if isinstance(command, commands.Start):
+        if isinstance(command, commands.Cancel | commands.Status):
+            text = command.rasa_text
+        elif isinstance(command, commands.Start):
             # Telegram's /start: a language from the deep link, then a greeting (or the
             # service the link named) from Rasa.
             if command.language:
@@ -272,7 +274,7 @@ class Pipeline:
             async with self.database.session() as session:
                 await repo.set_language(session, contact, command.language)
             return [RasaReply(key="language_set", buttons=[MENU_BUTTON])], command.language
-        assert isinstance(command, commands.MorePlaces)  # noqa: S101 - Start is handled before
+        assert isinstance(command, commands.MorePlaces)  # noqa: S101 - the others go to Rasa
         more = RasaReply(
             key="directory.more_title",
             directory=command.category,

@@ -41,6 +41,9 @@ ACTIONS: Final = (
     "delete_my_data",
 )
 INTENTS: Final = CONVERSATION + SERVICES + ACTIONS
+# Intents only buttons send (a payload such as /cancel_request): in the domain, never in the
+# training data, never predicted from text.
+BUTTON_ONLY: Final = ("cancel_request", "correct_request")
 
 # Training data folders: the eight launch languages in their own scripts, and romanized input.
 SCRIPT_LANGUAGES: Final = ("en", "es", "bn", "hi", "ta", "si", "ne", "dv")

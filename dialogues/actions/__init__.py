@@ -1,6 +1,23 @@
 """Custom actions, served by rasa-sdk (`python -m rasa_sdk --actions dialogues.actions`)."""
 
 from dialogues.actions.greet import ActionGreet
+from dialogues.actions.requests import (
+    ActionAskRequestConsent,
+    ActionCancelRequest,
+    ActionCheckRequestStatus,
+    ActionCorrectRequest,
+    ActionSubmitRequest,
+    ValidateRequestForm,
+)
 from dialogues.actions.services import ActionAnswerService
 
-__all__ = ["ActionAnswerService", "ActionGreet"]
+__all__ = [
+    "ActionAnswerService",
+    "ActionAskRequestConsent",
+    "ActionCancelRequest",
+    "ActionCheckRequestStatus",
+    "ActionCorrectRequest",
+    "ActionGreet",
+    "ActionSubmitRequest",
+    "ValidateRequestForm",
+]

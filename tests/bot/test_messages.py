@@ -78,11 +78,18 @@ def test_status_counts_translated_fuzzy_and_missing() -> None:
 
 def test_every_language_renders_every_message() -> None:
     renderer = Renderer(load_catalogues())
-    values = {"name": "N", "address": "A", "hours": "H", "phone": "P", "location": "L"}
+    # Every placeholder any message uses, so that a translation's own placeholders are
+    # checked by rendering too; some variables are message keys, rendered in the language.
+    names = {name for msgid in MESSAGES.values() for name in re.findall(r"%\((\w+)\)s", msgid)}
+    values: dict[str, object] = {name: name.upper() for name in names}
+    values |= {"category": {"key": "category.food_relief"}, "status": {"key": "status.new"}}
     for language in LANGUAGE_NAMES:
         for key, msgid in MESSAGES.items():
             text = renderer.text(key, language, values if "%(" in msgid else None)
             assert text.strip(), f"{language}/{key} is empty"
+    assert renderer.text("status.found", "en", values) == (
+        "Your request REFERENCE (Food and hygiene): received, waiting for a caseworker."
+    )
 
 
 def test_renderer_uses_the_contacts_language_and_falls_back_to_default(tmp_path: Path) -> None:
