@@ -77,7 +77,7 @@ class Renderer:
             key=key,
             language=language,
             buttons=tuple(
-                Button(title=self.text(b["key"], language), payload=b["payload"])
+                Button(title=self.text(b["key"], language), payload=str(b["payload"]))
                 for b in buttons or []
             ),
         )
