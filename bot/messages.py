@@ -141,6 +141,10 @@ MESSAGES: Final[Mapping[str, str]] = {
     "answer.report_emergency": N_(
         "If you or someone is in danger now, call the emergency number at once:"
     ),
+    "emergency.offer_request": N_(
+        "Do you want me to open an urgent request now? A caseworker will contact you as "
+        "fast as possible."
+    ),
     "answer.subscribe_alerts": N_(
         "Alerts about cyclones, outbreaks and vaccination days are coming soon. "
         "For now, ask the helpline."
@@ -248,6 +252,7 @@ MESSAGES: Final[Mapping[str, str]] = {
     "status.rejected": N_("not accepted; call the helpline to know why"),
     # Button titles
     "button.skip": N_("Skip"),
+    "button.urgent_request": N_("Yes, urgent request"),
     "button.cancel": N_("Cancel"),
     "button.agree": N_("Yes, I agree"),
     "button.disagree": N_("No"),

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot import commands
+from bot import commands, safeguarding
 from bot.answers import with_directory, with_language_picker
 from bot.channels.base import (
     ADDRESSED,
@@ -30,7 +30,7 @@ from bot.messages import LANGUAGE_NAMES
 from bot.pseudonym import contact_id
 from bot.rasa_client import RasaClient, RasaReply
 from nlu.language import LanguageGuesser
-from storage import directory
+from storage import directory, requests
 from storage import repository as repo
 from storage.crypto import AddressBox
 from storage.db import Database
@@ -210,6 +210,13 @@ class Pipeline:
             ), Outcome.ANSWERED
         # On first contact the message's script and words pre-select the language; it is kept
         # once the message is answered (not while Rasa is down: the retry guesses again).
+        if safeguarding.raises_alarm(text):
+            # Before Rasa: a request this very message opens is urgent too.
+            async with self.database.session() as session:
+                raised = await requests.raise_alarm(session, record.contact_id)
+            logger.warning(
+                "Safeguarding words in message %d; %d requests raised", record.id, raised
+            )
         guessed = self._guess_language(text) if known is None else None
         language = known or guessed or self.renderer.default_language
         if text.strip():

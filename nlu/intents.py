@@ -43,7 +43,7 @@ ACTIONS: Final = (
 INTENTS: Final = CONVERSATION + SERVICES + ACTIONS
 # Intents only buttons send (a payload such as /cancel_request): in the domain, never in the
 # training data, never predicted from text.
-BUTTON_ONLY: Final = ("cancel_request", "correct_request")
+BUTTON_ONLY: Final = ("cancel_request", "correct_request", "urgent_request")
 
 # Training data folders: the eight launch languages in their own scripts, and romanized input.
 SCRIPT_LANGUAGES: Final = ("en", "es", "bn", "hi", "ta", "si", "ne", "dv")

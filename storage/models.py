@@ -109,6 +109,9 @@ class Contact(Base):
     address: Mapped[str | None] = mapped_column(Text)
     # When they last wrote: WhatsApp allows free text only within 24 hours of it.
     last_inbound_at: Mapped[datetime | None]
+    # When the person last wrote a clear safeguarding word (bot/safeguarding.py): a request
+    # they open soon after is urgent and flagged.
+    safeguarding_at: Mapped[datetime | None]
     # False once the platform said the person blocked Sahay (403): nothing more is sent.
     reachable: Mapped[bool] = mapped_column(default=True, server_default=true())
 

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import HelpRequest, RequestEvent, RequestStatus, Urgency, utcnow
+from storage.models import Contact, HelpRequest, RequestEvent, RequestStatus, Urgency, utcnow
 from storage.repository import insert_for
 
 # No 0/O, 1/I/L, 5/S, 8/B: a code read out over a bad line is heard right.
@@ -131,6 +131,35 @@ async def change_status(
             data={"from": previous.value, "to": status.value},
         )
     )
+
+
+OPEN = (
+    RequestStatus.NEW,
+    RequestStatus.ASSIGNED,
+    RequestStatus.IN_PROGRESS,
+    RequestStatus.REFERRED,
+)
+
+
+async def raise_alarm(session: AsyncSession, contact_id: str) -> int:
+    """The person wrote a clear safeguarding word: remember when, and make their open
+    requests urgent and flagged, each with a timeline event. Returns how many were raised."""
+    await session.execute(
+        update(Contact)
+        .where(Contact.id == contact_id)
+        .values(safeguarding_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    query = select(HelpRequest).where(
+        HelpRequest.contact_id == contact_id, HelpRequest.status.in_(OPEN)
+    )
+    raised = 0
+    for request in (await session.scalars(query)).all():
+        if request.urgency is not Urgency.URGENT or not request.safeguarding:
+            request.urgency, request.safeguarding = Urgency.URGENT, True
+            session.add(RequestEvent(request_id=request.id, kind="safeguarding", data={}))
+            raised += 1
+    return raised
 
 
 async def of_contact(

@@ -6,6 +6,7 @@ from dialogues.actions.requests import (
     ActionCancelRequest,
     ActionCheckRequestStatus,
     ActionCorrectRequest,
+    ActionStartUrgentRequest,
     ActionSubmitRequest,
     ValidateRequestForm,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "ActionCheckRequestStatus",
     "ActionCorrectRequest",
     "ActionGreet",
+    "ActionStartUrgentRequest",
     "ActionSubmitRequest",
     "ValidateRequestForm",
 ]

@@ -9,7 +9,9 @@ gives them the places and the helpline. Every text is a message key (bot/message
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -21,6 +23,7 @@ from bot.settings import Settings
 from dialogues.actions import runtime
 from storage import requests
 from storage.crypto import AddressBox
+from storage.models import Contact, Urgency, utcnow
 
 FORM = "request_form"
 SKIPPED = "skipped"
@@ -52,6 +55,7 @@ SLOTS = (
     "request_contact_method",
     "request_phone",
     "request_consent",
+    "request_urgent",
 )
 CHANGEABLE = {
     "request_category": "button.change_category",
@@ -64,6 +68,8 @@ CANCEL = {"key": "button.cancel", "payload": "/cancel_request"}
 SKIP = {"key": "button.skip", "payload": SKIPPED}
 MENU = {"key": "button.menu", "payload": "/ask_menu"}
 MAX_DESCRIPTION = 500
+# A safeguarding word makes a request opened within this time urgent.
+ALARM_LASTS = timedelta(hours=24)
 _NUMBER = re.compile(r"\d{1,3}")
 _PHONE = re.compile(r"\+?\d{6,15}")
 
@@ -230,6 +236,20 @@ class ActionCorrectRequest(Action):
         return events
 
 
+class ActionStartUrgentRequest(Action):
+    """After an emergency: an urgent request, flagged for safeguarding, that skips the
+    optional questions."""
+
+    def name(self) -> str:
+        return "action_start_urgent_request"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        optional = ("request_household_size", "request_gender", "request_age_group")
+        return [SlotSet("request_urgent", True), *(SlotSet(slot, SKIPPED) for slot in optional)]
+
+
 class ActionCancelRequest(Action):
     def name(self) -> str:
         return "action_cancel_request"
@@ -294,11 +314,23 @@ class ActionSubmitRequest(Action):
             consent_share=True,
         )
         async with runtime.database().session() as session:
+            contact = await session.get(Contact, tracker.sender_id)
+            alarm = contact is not None and _recent(contact.safeguarding_at)
+            if slot("request_urgent") or alarm:
+                new = dataclasses.replace(new, urgency=Urgency.URGENT, safeguarding=True)
             request, _created = await requests.open_request(session, settings.deployment, new)
         _say(
             dispatcher, "request.submitted", vars={"reference": request.reference}, buttons=[MENU]
         )
         return _reset()
+
+
+def _recent(moment: datetime | None) -> bool:
+    if moment is None:
+        return False
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return utcnow() - moment < ALARM_LASTS
 
 
 def _given(value: Any) -> str | None:

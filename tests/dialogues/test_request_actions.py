@@ -15,9 +15,10 @@ from bot.settings import Settings
 from dialogues.actions import requests as actions
 from dialogues.actions import runtime
 from storage import repository as repo
+from storage import requests
 from storage.crypto import AddressBox
 from storage.db import Database
-from storage.models import HelpRequest
+from storage.models import HelpRequest, Urgency
 
 SENDER = "c_form_person"
 FILLED = {
@@ -233,3 +234,35 @@ async def test_cancel_ends_the_form_and_forgets_the_answers() -> None:
     assert keys(dispatcher) == ["request.cancelled"]
     assert events[0] == {"event": "active_loop", "name": None, "timestamp": None}
     assert all(e.get("value") is None for e in events[1:])
+
+
+async def test_an_urgent_request_skips_the_optional_questions_and_is_flagged(
+    db: Database,
+) -> None:
+    events = await actions.ActionStartUrgentRequest().run(CollectingDispatcher(), tracker(), {})
+    slots = {e["name"]: e["value"] for e in events}
+    assert slots == {
+        "request_urgent": True,
+        "request_household_size": "skipped",
+        "request_gender": "skipped",
+        "request_age_group": "skipped",
+    }
+    await actions.ActionSubmitRequest().run(
+        CollectingDispatcher(), tracker(slots=FILLED | slots), {}
+    )
+    async with db.session() as session:
+        [stored] = (await session.scalars(select(HelpRequest))).all()
+    assert (stored.urgency, stored.safeguarding, stored.household_size) == (
+        Urgency.URGENT,
+        True,
+        None,
+    )
+
+
+async def test_a_request_opened_after_safeguarding_words_is_urgent(db: Database) -> None:
+    async with db.session() as session:
+        await requests.raise_alarm(session, SENDER)
+    await actions.ActionSubmitRequest().run(CollectingDispatcher(), tracker(slots=FILLED), {})
+    async with db.session() as session:
+        [stored] = (await session.scalars(select(HelpRequest))).all()
+    assert (stored.urgency, stored.safeguarding) == (Urgency.URGENT, True)

@@ -101,3 +101,58 @@ async def test_a_request_in_bengali_cancelled_with_a_typed_word(stack: Stack) ->
     assert not hello["messages"][0]["text"].startswith(
         RENDERER.text("request.ask_description", "bn")
     )
+
+
+async def test_an_emergency_gets_the_numbers_at_once_then_an_urgent_request(
+    stack: Stack,
+) -> None:
+    person = sender()
+    await say(stack, person, "sahay:lang:en")
+    reply = await say(stack, person, "my boss beat me")
+    numbers, offer = reply["messages"]
+    assert numbers["text"].startswith(RENDERER.text("answer.report_emergency", "en"))
+    assert "119 police" in numbers["text"]  # from the service directory
+    assert offer["text"] == RENDERER.text("emergency.offer_request", "en")
+    assert offer["buttons"][0]["payload"] == "/urgent_request"
+    # The urgent request skips household size, gender and age group.
+    steps = [
+        ("/urgent_request", "request.ask_category"),
+        ("shelter", "request.ask_description"),
+        ("boss beat me, need safe place", "request.ask_location"),
+        ("Male", "request.ask_contact_method"),
+        ("phone", "request.ask_phone"),
+    ]
+    for text, key in steps:
+        assert last(await say(stack, person, text))["text"] == RENDERER.text(key, "en"), text
+    summary = last(await say(stack, person, "777 1234"))
+    assert summary["text"].startswith("Please check your request:\nNeed: Shelter")
+    await say(stack, person, "/affirm")
+    [request] = await requests_of(stack, person)
+    assert (request.urgency.value, request.safeguarding, request.contact_method) == (
+        "urgent",
+        True,
+        "phone",
+    )
+    assert request.phone
+    assert "7771234" not in request.phone  # encrypted
+
+
+async def test_safeguarding_words_in_the_middle_of_the_form_make_the_request_urgent(
+    stack: Stack,
+) -> None:
+    person = sender()
+    await say(stack, person, "sahay:lang:en")
+    await say(stack, person, "register me for food help")
+    for text in (
+        "food_relief",
+        "no salary and my employer threatened me",
+        "Addu",
+        "3",
+        "skipped",
+        "skipped",
+        "chat",
+    ):
+        await say(stack, person, text)
+    await say(stack, person, "/affirm")
+    [request] = await requests_of(stack, person)
+    assert (request.urgency.value, request.safeguarding) == ("urgent", True)

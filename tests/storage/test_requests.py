@@ -12,7 +12,7 @@ import pytest
 from storage import repository as repo
 from storage import requests
 from storage.db import Database
-from storage.models import RequestStatus
+from storage.models import Contact, HelpRequest, RequestStatus, Urgency
 
 AMBIGUOUS = set("0O1IL5S8B")
 
@@ -97,3 +97,26 @@ async def test_a_person_sees_only_their_own_requests(database: Database) -> None
         spoken = mine.reference.lower().replace("-", " ")
         assert [r.id for r in await requests.of_contact(session, "c_one", spoken)] == [mine.id]
         assert await requests.of_contact(session, "c_one", theirs.reference) == []
+
+
+async def test_a_safeguarding_alarm_raises_open_requests_only(database: Database) -> None:
+    await _contact(database)
+    async with database.session() as session:
+        open_one, _ = await requests.open_request(session, "maldives", new("open"))
+        closed, _ = await requests.open_request(session, "maldives", new("closed"))
+        await requests.change_status(session, closed, RequestStatus.CLOSED, None)
+    async with database.session() as session:
+        assert await requests.raise_alarm(session, "c_req") == 1
+        assert await requests.raise_alarm(session, "c_req") == 0  # already raised
+    async with database.session() as session:
+        raised = await session.get(HelpRequest, open_one.id, populate_existing=True)
+        untouched = await session.get(HelpRequest, closed.id, populate_existing=True)
+        contact = await session.get(Contact, "c_req")
+        events = await requests.timeline(session, open_one.id)
+    assert raised is not None
+    assert untouched is not None
+    assert (raised.urgency, raised.safeguarding) == (Urgency.URGENT, True)
+    assert (untouched.urgency, untouched.safeguarding) == (Urgency.NORMAL, False)
+    assert contact is not None
+    assert contact.safeguarding_at is not None
+    assert [e.kind for e in events] == ["created", "safeguarding"]
