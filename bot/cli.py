@@ -97,6 +97,39 @@ def cmd_directory_load(settings: Settings, only_if_empty: bool = False) -> int:
     return 0
 
 
+def cmd_users_create(settings: Settings, email: str, role: str) -> int:
+    """Create a staff account; the password comes from SAHAY_PASSWORD or a prompt."""
+    import getpass
+    import os
+
+    from storage import staff
+    from storage.db import Database
+    from storage.models import StaffRole
+
+    password = os.environ.get("SAHAY_PASSWORD")
+    if password is None:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            print("error: the passwords differ", file=sys.stderr)
+            return 1
+
+    async def main() -> None:
+        database = Database(settings.database_url)
+        try:
+            async with database.session() as session:
+                await staff.create_user(session, email, password, StaffRole(role))
+        finally:
+            await database.dispose()
+
+    try:
+        asyncio.run(main())
+    except staff.StaffError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"Created {role} {email.strip().lower()}", flush=True)
+    return 0
+
+
 def cmd_i18n_status(_settings: Settings) -> int:
     """Per language: translated (reviewed), fuzzy (machine drafts), missing."""
     from bot.i18n import catalogue_status
@@ -219,6 +252,15 @@ def main(argv: list[str] | None = None) -> int:
     i18n.add_argument("action", choices=["status"])
     directory = sub.add_parser("directory", help="service directory")
     directory.add_argument("action", choices=["load"])
+    users = sub.add_parser(
+        "users",
+        help="staff accounts",
+        description="create EMAIL --role ROLE: a staff account (password from SAHAY_PASSWORD, "
+        "or asked twice)",
+    )
+    users.add_argument("action", choices=["create"])
+    users.add_argument("email")
+    users.add_argument("--role", required=True, choices=["admin", "staff", "caseworker"])
     args = parser.parse_args(argv)
     settings = Settings()
     _configure_logging(settings)
@@ -232,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_i18n_status(settings)
     if args.command == "directory":
         return cmd_directory_load(settings)
+    if args.command == "users":
+        return cmd_users_create(settings, args.email, args.role)
     return COMMANDS[args.command](settings)
 
 
