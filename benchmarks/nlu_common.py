@@ -91,8 +91,8 @@ def rasa_server(model: Path, out: Path) -> Iterator[httpx.Client]:
                 str(RASA),
                 "run",
                 "--enable-api",
-                "--auth-token",
-                TOKEN,
+                # One argument: a token may begin with "-", which argparse takes for an option.
+                f"--auth-token={TOKEN}",
                 "--model",
                 str(model),
                 "--interface",

@@ -124,8 +124,8 @@ def services(settings: Settings, model: Path, token: str) -> list[Service]:
                 str(RASA_BIN),
                 "run",
                 "--enable-api",
-                "--auth-token",
-                token,
+                # One argument: a token may begin with "-", which argparse takes for an option.
+                f"--auth-token={token}",
                 "--model",
                 str(model),
                 "--endpoints",
