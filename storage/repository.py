@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -20,6 +20,7 @@ from storage.models import (
     OutboundRecord,
     OutboundStatus,
     Priority,
+    as_utc,
     utcnow,
 )
 
@@ -232,7 +233,7 @@ async def mark_greeted(session: AsyncSession, contact_id: str) -> bool:
     return returning
 
 
-async def _update_contact(session: AsyncSession, contact_id: str, **values: Any) -> None:
+async def update_contact(session: AsyncSession, contact_id: str, **values: Any) -> None:
     await session.execute(
         update(Contact)
         .where(Contact.id == contact_id)
@@ -242,11 +243,11 @@ async def _update_contact(session: AsyncSession, contact_id: str, **values: Any)
 
 
 async def set_location(session: AsyncSession, contact_id: str, location: str) -> None:
-    await _update_contact(session, contact_id, location=location[:64])
+    await update_contact(session, contact_id, location=location[:64])
 
 
 async def set_language(session: AsyncSession, contact_id: str, language: str) -> None:
-    await _update_contact(session, contact_id, language=language)
+    await update_contact(session, contact_id, language=language)
 
 
 async def last_outbound(session: AsyncSession, contact_id: str) -> OutboundRecord | None:
@@ -281,15 +282,10 @@ async def deliverable(
         row
         for row in first.values()
         if row.status is OutboundStatus.QUEUED
-        and (row.next_attempt_at is None or _aware(row.next_attempt_at) <= now)
+        and (row.next_attempt_at is None or as_utc(row.next_attempt_at) <= now)
     ]
     ready.sort(key=lambda row: (row.priority, row.id))
     return ready[:limit]
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were stored in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def claim_outbound(session: AsyncSession, outbound_id: int) -> bool:
@@ -331,7 +327,7 @@ async def finish_outbound(
 
 async def mark_unreachable(session: AsyncSession, contact_id: str, reason: str) -> int:
     """The person blocked Sahay: stop every send to them. Returns messages given up."""
-    await _update_contact(session, contact_id, reachable=False)
+    await update_contact(session, contact_id, reachable=False)
     result = await session.execute(
         update(OutboundRecord)
         .where(

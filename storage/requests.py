@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Contact, HelpRequest, RequestEvent, RequestStatus, Urgency, utcnow
-from storage.repository import insert_for
+from storage.models import HelpRequest, RequestEvent, RequestStatus, Urgency, utcnow
+from storage.repository import insert_for, update_contact
 
 # No 0/O, 1/I/L, 5/S, 8/B: a code read out over a bad line is heard right.
 CODE_ALPHABET = "234679ACDEFGHJKMNPQRTUVWXYZ"
@@ -144,12 +144,7 @@ OPEN = (
 async def raise_alarm(session: AsyncSession, contact_id: str) -> int:
     """The person wrote a clear safeguarding word: remember when, and make their open
     requests urgent and flagged, each with a timeline event. Returns how many were raised."""
-    await session.execute(
-        update(Contact)
-        .where(Contact.id == contact_id)
-        .values(safeguarding_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    await update_contact(session, contact_id, safeguarding_at=utcnow())
     query = select(HelpRequest).where(
         HelpRequest.contact_id == contact_id, HelpRequest.status.in_(OPEN)
     )

@@ -155,13 +155,12 @@ class TelegramSender:
         media = message.media
         if media:
             source = media.get("url") or media.get("id")
-            senders: dict[str, Callable[..., Awaitable[Message]]] = {
-                "audio": self.bot.send_audio,
-                "image": self.bot.send_photo,
-                "document": self.bot.send_document,
+            senders: dict[str, tuple[Callable[..., Awaitable[Message]], str]] = {
+                "audio": (self.bot.send_audio, "audio"),
+                "image": (self.bot.send_photo, "photo"),
+                "document": (self.bot.send_document, "document"),
             }
-            send = senders[media["kind"]]
-            argument = {"audio": "audio", "image": "photo", "document": "document"}[media["kind"]]
+            send, argument = senders[media["kind"]]
             if len(text) <= CAPTION_LENGTH:
                 return await send(chat, **{argument: source}, caption=text, reply_markup=markup)
             await send(chat, **{argument: source})

@@ -18,6 +18,7 @@ WhatsApp types never leave this module.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -43,7 +44,7 @@ from bot.delivery import (
 from bot.pipeline import Pipeline
 from bot.settings import Settings
 from storage import repository as repo
-from storage.models import DeliveryStatus
+from storage.models import DeliveryStatus, as_utc
 
 logger = logging.getLogger(__name__)
 
@@ -245,9 +246,7 @@ async def _record_status(pipeline: Pipeline, raw: Mapping[str, Any]) -> int:
 def within_window(last_inbound_at: datetime | None, now: datetime | None = None) -> bool:
     if last_inbound_at is None:
         return False
-    if last_inbound_at.tzinfo is None:
-        last_inbound_at = last_inbound_at.replace(tzinfo=UTC)
-    return (now or datetime.now(UTC)) - last_inbound_at < SERVICE_WINDOW
+    return (now or datetime.now(UTC)) - as_utc(last_inbound_at) < SERVICE_WINDOW
 
 
 def build_payload(message: Outgoing) -> dict[str, Any]:
@@ -334,13 +333,7 @@ class WhatsAppSender:
             )
         if message.media is not None and message.media.get("kind") == "audio" and message.text:
             # Audio takes no caption: its text goes first, as its own message.
-            text_only = Outgoing(
-                id=message.id,
-                address=message.address,
-                text=message.text,
-                language=message.language,
-                last_inbound_at=message.last_inbound_at,
-            )
+            text_only = dataclasses.replace(message, media=None, buttons=(), template=None)
             await self._post(build_payload(text_only))
         return await self._post(build_payload(message))
 

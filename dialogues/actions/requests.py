@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -23,7 +23,7 @@ from bot.settings import Settings
 from dialogues.actions import runtime
 from storage import requests
 from storage.crypto import AddressBox
-from storage.models import Contact, Urgency, utcnow
+from storage.models import Contact, Urgency, as_utc, utcnow
 
 FORM = "request_form"
 SKIPPED = "skipped"
@@ -326,11 +326,7 @@ class ActionSubmitRequest(Action):
 
 
 def _recent(moment: datetime | None) -> bool:
-    if moment is None:
-        return False
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return utcnow() - moment < ALARM_LASTS
+    return moment is not None and utcnow() - as_utc(moment) < ALARM_LASTS
 
 
 def _given(value: Any) -> str | None:

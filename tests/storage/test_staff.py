@@ -65,25 +65,21 @@ async def test_sahay_users_create(tmp_path: Path) -> None:
         "--role",
         "admin",
     ]
-    done = await asyncio.to_thread(
-        subprocess.run,
-        command,
-        env=env,
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+
+    async def create() -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(
+            subprocess.run,
+            command,
+            env=env,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    done = await create()
     assert (done.returncode, done.stdout.strip()) == (0, "Created admin lead@example.org")
-    again = await asyncio.to_thread(
-        subprocess.run,
-        command,
-        env=env,
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    again = await create()
     assert again.returncode == 1
     assert "already has an account" in again.stderr
     assert PASSWORD not in done.stdout + done.stderr + again.stderr
