@@ -250,6 +250,12 @@ MESSAGES: Final[Mapping[str, str]] = {
     "status.resolved": N_("done"),
     "status.closed": N_("closed"),
     "status.rejected": N_("not accepted; call the helpline to know why"),
+    # A caseworker writing to the person (the caseworker's words follow this line)
+    "casework.reply": N_("Message from your caseworker about request %(reference)s:"),
+    "casework.forwarded": N_(
+        "Thank you. I passed your message to your caseworker (request %(reference)s). "
+        "They will answer here."
+    ),
     # Button titles
     "button.skip": N_("Skip"),
     "button.urgent_request": N_("Yes, urgent request"),

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot import commands, safeguarding
+from bot import casework, commands, safeguarding
 from bot.answers import with_directory, with_language_picker
 from bot.channels.base import (
     ADDRESSED,
@@ -217,6 +217,9 @@ class Pipeline:
             logger.warning(
                 "Safeguarding words in message %d; %d requests raised", record.id, raised
             )
+        async with self.database.session() as session:
+            # Talking with a caseworker: the message goes into the request's timeline too.
+            thread = await casework.attach(session, record.contact_id, record.id)
         guessed = self._guess_language(text) if known is None else None
         language = known or guessed or self.renderer.default_language
         if text.strip():
@@ -241,6 +244,8 @@ class Pipeline:
                 return await self._store(
                     record, language, fallback, InboundStatus.FAILED
                 ), Outcome.ANSWERED
+            if thread is not None:
+                replies = casework.instead_of_shrug(thread, replies)
         else:  # a voice note, sticker, photo... without a caption: Sahay reads text only
             replies = [RasaReply(key="not_text", directory="helpline", buttons=[MENU_BUTTON])]
         if known is None:  # the first answer: the language picker follows it, once

@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     whatsapp_api_base_url: str = "https://graph.facebook.com"
     whatsapp_api_version: str = "v21.0"
     model_dir: Path = PROJECT_ROOT / "var" / "models"
+    # Machine-translation drafts for staff (googletrans). People's own messages are sent to
+    # the translator only when the deployment switches that on.
+    translate_url: str = "https://translate.googleapis.com"
+    translate_timeout_seconds: float = Field(default=5.0, gt=0)
+    translate_person_messages: bool = False
+    # Staff sign-in: the cookie is Secure outside development (behind HTTPS).
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
 
     @property
     def telegram_enabled(self) -> bool:
@@ -67,6 +75,10 @@ class Settings(BaseSettings):
         if self.telegram_webhook_secret:
             return self.telegram_webhook_secret
         return hmac.new(self.secret_key.encode(), b"telegram-webhook", hashlib.sha256).hexdigest()
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.sahay_env == "production"
 
     @property
     def directory_path(self) -> Path:

@@ -329,6 +329,21 @@ class StaffUser(Base):
     role: Mapped[StaffRole] = mapped_column(_enum(StaffRole))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The language the person writes in: replies are drafted from it into the contact's.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+
+
+class StaffSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored, so
+    this table cannot be used to sign in. Idle and absolute timeouts are checked on use."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256(token), hex
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditEvent(Base):

@@ -19,6 +19,24 @@ from storage.repository import insert_for, update_contact
 CODE_ALPHABET = "234679ACDEFGHJKMNPQRTUVWXYZ"
 CODE_LENGTH = 4
 PREFIXES = {"maldives": "MV", "ecuador": "EC"}
+# What a request can be about, and the optional reporting answers (message keys follow them).
+CATEGORIES = (
+    "food_relief",
+    "health_services",
+    "vaccination",
+    "legal_aid",
+    "documents",
+    "repatriation",
+    "family_links",
+    "shelter",
+    "education",
+    "employment",
+    "cash_assistance",
+    "mental_health",
+    "other",
+)
+GENDERS = ("woman", "man", "other")
+AGE_GROUPS = ("under_18", "18_59", "60_plus")
 
 # Where a request may go from each status (staff move it; rejecting needs a reason).
 TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {

@@ -154,6 +154,32 @@ class FakeWhatsApp:
         )
 
 
+@dataclass
+class FakeGoogleTranslate:
+    """translate.googleapis.com's `translate_a/single` (client=gtx), as googletrans calls it.
+    A "translation" is the text tagged with its target language, so tests can tell a draft
+    from the original; `down` makes it answer 503 as Google does when it throttles."""
+
+    asked: list[dict[str, str]] = field(default_factory=list)  # {"sl", "tl", "q"}
+    down: bool = False
+    url: str = ""
+
+    @staticmethod
+    def translated(text: str, target: str) -> str:
+        return f"[{target}] {text}"
+
+    async def _handle(self, request: Request) -> JSONResponse:
+        params = dict(request.query_params)
+        self.asked.append({k: params.get(k, "") for k in ("sl", "tl", "q")})
+        if self.down:
+            return JSONResponse({"error": "unavailable"}, 503)
+        if params.get("client") != "gtx" or not params.get("q"):
+            return JSONResponse({"error": "bad request"}, 400)
+        text = self.translated(params["q"], params["tl"])
+        source = params["sl"] if params.get("sl") != "auto" else "en"
+        return JSONResponse([[[text, params["q"], None, None, 10]], None, source])
+
+
 async def _parameters(request: Request) -> dict[str, Any]:
     """python-telegram-bot posts form fields whose values are JSON (numbers, objects)."""
     if request.headers.get("content-type", "").startswith("application/json"):
@@ -206,6 +232,14 @@ def fake_telegram() -> Iterator[FakeTelegram]:
 def fake_whatsapp() -> Iterator[FakeWhatsApp]:
     fake = FakeWhatsApp()
     with serve([Route("/{version}/{phone}/messages", fake._handle, methods=["POST"])]) as url:
+        fake.url = url
+        yield fake
+
+
+@contextmanager
+def fake_google_translate() -> Iterator[FakeGoogleTranslate]:
+    fake = FakeGoogleTranslate()
+    with serve([Route("/translate_a/single", fake._handle, methods=["GET"])]) as url:
         fake.url = url
         yield fake
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,7 +11,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -28,7 +29,9 @@ from nlu.language import LanguageGuesser
 from nlu.training_data import examples_by_language
 from storage.crypto import AddressBox
 from storage.db import Database
-from web import chat_page, health
+from web import audit_page, auth, chat_page, health, queue, request_page
+from web.templating import render
+from web.translation import GoogleTranslator, Translator
 
 logger = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent
@@ -65,7 +68,9 @@ def build_gateway(
 
 
 def create_app(
-    settings: Settings | None = None, guesser: LanguageGuesser | None = None
+    settings: Settings | None = None,
+    guesser: LanguageGuesser | None = None,
+    translator: Translator | None = None,
 ) -> FastAPI:
     """The app; `guesser` (built from the training data, a few seconds) may be shared."""
     settings = settings or Settings()
@@ -82,11 +87,17 @@ def create_app(
             app.state.pipeline = pipeline
             app.state.telegram_bot = bot
             app.state.gateway = build_gateway(settings, pipeline, http, bot)
+            app.state.translator = translator or GoogleTranslator(
+                settings.translate_url, settings.translate_timeout_seconds
+            )
+            app.state.background = set()
             if bot is not None:
                 await _start_bot(bot)
             try:
                 yield
             finally:
+                await asyncio.gather(*app.state.background, return_exceptions=True)
+                await app.state.translator.close()
                 await app.state.gateway.close()
                 if bot is not None:
                     await bot.shutdown()
@@ -98,8 +109,16 @@ def create_app(
     app.include_router(whatsapp.router)
     app.include_router(health.router)
     app.include_router(chat_page.router)
+    app.include_router(auth.router)
+    app.include_router(queue.router)
+    app.include_router(request_page.router)
+    app.include_router(audit_page.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
+    app.add_exception_handler(auth.NotSignedIn, _sign_in_first)
+    app.add_exception_handler(auth.Forbidden, _forbidden)
+    app.add_exception_handler(auth.CsrfRefused, _csrf_refused)
+    app.add_exception_handler(request_page.Missing, _no_such_request)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(SQLAlchemyError, _database_down)
@@ -115,6 +134,28 @@ async def _start_bot(bot: Bot) -> None:
         await bot.initialize()
     except TelegramError as exc:
         logger.warning("Telegram not reachable at start-up (%s)", type(exc).__name__)
+
+
+async def _sign_in_first(request: Request, _exc: Exception) -> Response:
+    if request.headers.get("hx-request") == "true":
+        return Response(status_code=401, headers={"HX-Redirect": "/login"})
+    if request.method == "GET":
+        return RedirectResponse("/login", status_code=303)
+    return render(request, "staff/forbidden.html", {"message": "Please sign in again."}, 401)
+
+
+async def _forbidden(request: Request, _exc: Exception) -> Response:
+    message = "Your role does not allow this page."
+    return render(request, "staff/forbidden.html", {"message": message}, 403)
+
+
+async def _csrf_refused(request: Request, _exc: Exception) -> Response:
+    message = "This form expired or did not come from Sahay. Reload the page and try again."
+    return render(request, "staff/forbidden.html", {"message": message}, 403)
+
+
+async def _no_such_request(request: Request, _exc: Exception) -> Response:
+    return render(request, "staff/forbidden.html", {"message": "No such request."}, 404)
 
 
 async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:

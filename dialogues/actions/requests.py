@@ -24,26 +24,10 @@ from dialogues.actions import runtime
 from storage import requests
 from storage.crypto import AddressBox
 from storage.models import Contact, Urgency, as_utc, utcnow
+from storage.requests import AGE_GROUPS, CATEGORIES, GENDERS
 
 FORM = "request_form"
 SKIPPED = "skipped"
-CATEGORIES = (
-    "food_relief",
-    "health_services",
-    "vaccination",
-    "legal_aid",
-    "documents",
-    "repatriation",
-    "family_links",
-    "shelter",
-    "education",
-    "employment",
-    "cash_assistance",
-    "mental_health",
-    "other",
-)
-GENDERS = ("woman", "man", "other")
-AGE_GROUPS = ("under_18", "18_59", "60_plus")
 CONTACT_METHODS = ("chat", "phone")
 SLOTS = (
     "request_category",

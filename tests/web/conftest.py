@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -10,7 +12,11 @@ import pytest
 from bot.settings import Settings
 from nlu.language import LanguageGuesser
 from nlu.training_data import examples_by_language
+from storage.db import Database
+from storage.models import StaffRole
+from storage.staff import create_user
 from tests.conftest import migrated_database, sqlite_url, unused_port
+from tests.fakes import FakeGoogleTranslate, fake_google_translate
 from web.app import create_app
 
 
@@ -52,3 +58,56 @@ async def db_url(tmp_path: Path) -> str:
 async def offline_client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async for client in app_client(offline_settings(db_url)):
         yield client
+
+
+PASSWORD = "correct horse battery staple"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class StaffApp:
+    """The app with a fake Google Translate, a browser (cookie jar) per signed-in person."""
+
+    client: httpx.AsyncClient  # anonymous
+    translate: FakeGoogleTranslate
+    settings: Settings
+    users: dict[str, int] = field(default_factory=dict)  # role -> user id
+
+    def database(self) -> Database:
+        return Database(self.settings.database_url)
+
+    async def browser(self, role: str | None) -> httpx.AsyncClient:
+        """A new cookie jar; signed in as the user of `role` (None: not signed in)."""
+        browser = httpx.AsyncClient(
+            transport=self.client._transport, base_url=str(self.client.base_url)
+        )
+        if role is not None:
+            form = await browser.get("/login")
+            token = csrf_of(form.text)
+            email = f"{role}@sahay.test"
+            response = await browser.post(
+                "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
+            )
+            assert response.status_code == 303, response.text
+        return browser
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+@pytest.fixture
+async def staff_app(db_url: str) -> AsyncIterator[StaffApp]:
+    database = Database(db_url)
+    users = {}
+    async with database.session() as session:
+        for role in StaffRole:
+            user = await create_user(session, f"{role.value}@sahay.test", PASSWORD, role)
+            users[role.value] = user.id
+    await database.dispose()
+    with fake_google_translate() as fake:
+        settings = offline_settings(db_url, translate_url=fake.url, translate_person_messages=True)
+        async for client in app_client(settings):
+            yield StaffApp(client, fake, settings, users)
