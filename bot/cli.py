@@ -188,6 +188,7 @@ def cmd_run(settings: Settings) -> int:
             f"\nSahay is ready.\n"
             f"  Web chat:  {base}/chat\n"
             f"  Chat API:  POST {base}/api/chat/messages\n"
+            f"  Casework:  {base}/requests (accounts: .venv/bin/sahay users create)\n"
             f"  Health:    {base}/healthz\n"
             f"  API docs:  {base}/docs\n"
             f"{_channel_lines(settings, base)}"

@@ -104,7 +104,10 @@ async def page(
         "events": events,
         "people": people,
         "caseworkers": assignable,
-        "next_statuses": sorted(s.value for s in requests.TRANSITIONS[found.status]),
+        # In workflow order, so the usual next step is the one already chosen.
+        "next_statuses": [
+            s.value for s in RequestStatus if s in requests.TRANSITIONS[found.status]
+        ],
         "overdue": casework.is_overdue(found, now),
         "now": now,
         "reachable": outreach.reachable(found),

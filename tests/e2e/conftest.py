@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,8 +20,28 @@ from bot.supervisor import Supervisor, services
 from storage import directory
 from storage.db import Database
 from tests.conftest import migrated_database, sqlite_url, unused_port
+from tests.fakes import FakeGoogleTranslate, fake_google_translate
 
 STARTUP_TIMEOUT = 240.0
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is not installed (apt-get install chromium); .ci/run installs it")
+    return CHROMIUM
+
+
 MALDIVES = PROJECT_ROOT / "directory" / "maldives.yml"
 
 
@@ -60,7 +81,16 @@ def model() -> Path:
 
 
 @pytest.fixture(scope="session")
-def stack(model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def translate() -> Iterator[FakeGoogleTranslate]:
+    """Google Translate as googletrans calls it, on loopback, for every process of the stack."""
+    with fake_google_translate() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def stack(
+    model: Path, tmp_path_factory: pytest.TempPathFactory, translate: FakeGoogleTranslate
+) -> Iterator[Stack]:
     var = tmp_path_factory.mktemp("stack")
     url = sqlite_url(var)
     asyncio.run(_migrate(url))
@@ -80,6 +110,8 @@ def stack(model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sta
         "PORT": str(port),
         "RASA_URL": settings.rasa_url,
         "ACTION_SERVER_URL": settings.action_server_url,
+        "TRANSLATE_URL": translate.url,
+        "TRANSLATE_PERSON_MESSAGES": "true",
     }
     for service in services(settings, model, settings.rasa_token):
         if service.name in wanted:

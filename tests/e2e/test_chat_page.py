@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from playwright.async_api import async_playwright, expect
 
 from bot.i18n import Renderer, load_catalogues
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import CHROMIUM_ARGS, Stack
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is not installed (apt-get install chromium); .ci/run installs it")
-    return CHROMIUM
 
 
 async def test_a_person_chats_in_the_browser(stack: Stack, chromium: str, tmp_path: Path) -> None:
