@@ -55,6 +55,8 @@ locales-extract: $(APP_READY) ## Refresh locales/sahay.pot and merge it into eve
 	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ --no-location --sort-output \
 	  --project Sahay --copyright-holder "Sahay contributors" -o locales/sahay.pot .
 	$(VENV)/bin/pybabel update --no-fuzzy-matching -i locales/sahay.pot -d locales -D sahay
+	$(VENV)/bin/pybabel extract -F babel-staff.cfg -k N_ -k _ --no-location --sort-output \
+	  --project "Sahay staff" --copyright-holder "Sahay contributors" -o locales/staff.pot .
 
 bench-startup: setup ## Time `make run` until /healthz is 200 (fresh and second start)
 	$(VENV)/bin/python benchmarks/startup.py

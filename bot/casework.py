@@ -18,7 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import Renderer
 from bot.rasa_client import RasaReply
 from storage import repository as repo
-from storage.models import HelpRequest, OutboundRecord, RequestEvent, RequestStatus, utcnow
+from storage.models import (
+    HelpRequest,
+    OutboundRecord,
+    RequestEvent,
+    RequestStatus,
+    utcnow,
+)
 from storage.requests import OPEN
 
 THREAD_DAYS = 14

@@ -11,6 +11,7 @@ import sys
 import time
 from types import FrameType
 
+from bot.messages import LANGUAGE_NAMES
 from bot.settings import Settings
 
 logger = logging.getLogger("sahay")
@@ -97,7 +98,7 @@ def cmd_directory_load(settings: Settings, only_if_empty: bool = False) -> int:
     return 0
 
 
-def cmd_users_create(settings: Settings, email: str, role: str) -> int:
+def cmd_users_create(settings: Settings, email: str, role: str, language: str = "en") -> int:
     """Create a staff account; the password comes from SAHAY_PASSWORD or a prompt."""
     import getpass
     import os
@@ -117,7 +118,7 @@ def cmd_users_create(settings: Settings, email: str, role: str) -> int:
         database = Database(settings.database_url)
         try:
             async with database.session() as session:
-                await staff.create_user(session, email, password, StaffRole(role))
+                await staff.create_user(session, email, password, StaffRole(role), language)
         finally:
             await database.dispose()
 
@@ -262,6 +263,12 @@ def main(argv: list[str] | None = None) -> int:
     users.add_argument("action", choices=["create"])
     users.add_argument("email")
     users.add_argument("--role", required=True, choices=["admin", "staff", "caseworker"])
+    users.add_argument(
+        "--language",
+        default="en",
+        choices=sorted(LANGUAGE_NAMES),
+        help="the language this person writes replies in (drafts are translated from it)",
+    )
     args = parser.parse_args(argv)
     settings = Settings()
     _configure_logging(settings)
@@ -276,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "directory":
         return cmd_directory_load(settings)
     if args.command == "users":
-        return cmd_users_create(settings, args.email, args.role)
+        return cmd_users_create(settings, args.email, args.role, args.language)
     return COMMANDS[args.command](settings)
 
 

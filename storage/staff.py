@@ -33,7 +33,7 @@ def password_matches(password_hash: str, password: str) -> bool:
 
 
 async def create_user(
-    session: AsyncSession, email: str, password: str, role: StaffRole
+    session: AsyncSession, email: str, password: str, role: StaffRole, language: str = "en"
 ) -> StaffUser:
     email = email.strip().lower()
     if not _EMAIL.fullmatch(email):
@@ -45,7 +45,9 @@ async def create_user(
     )
     if taken:
         raise StaffError(f"{email} already has an account")
-    user = StaffUser(email=email, password_hash=hash_password(password), role=role)
+    user = StaffUser(
+        email=email, password_hash=hash_password(password), role=role, language=language
+    )
     session.add(user)
     await session.flush()
     return user

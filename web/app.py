@@ -22,6 +22,7 @@ from bot import gateway
 from bot.channels import telegram, webchat, whatsapp
 from bot.delivery import DeliveryEngine
 from bot.i18n import Renderer, load_catalogues
+from bot.messages import N_
 from bot.pipeline import Pipeline
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
@@ -141,21 +142,21 @@ async def _sign_in_first(request: Request, _exc: Exception) -> Response:
         return Response(status_code=401, headers={"HX-Redirect": "/login"})
     if request.method == "GET":
         return RedirectResponse("/login", status_code=303)
-    return render(request, "staff/forbidden.html", {"message": "Please sign in again."}, 401)
+    return render(request, "staff/forbidden.html", {"message": N_("Please sign in again.")}, 401)
 
 
 async def _forbidden(request: Request, _exc: Exception) -> Response:
-    message = "Your role does not allow this page."
+    message = N_("Your role does not allow this page.")
     return render(request, "staff/forbidden.html", {"message": message}, 403)
 
 
 async def _csrf_refused(request: Request, _exc: Exception) -> Response:
-    message = "This form expired or did not come from Sahay. Reload the page and try again."
+    message = N_("This form expired or did not come from Sahay. Reload the page and try again.")
     return render(request, "staff/forbidden.html", {"message": message}, 403)
 
 
 async def _no_such_request(request: Request, _exc: Exception) -> Response:
-    return render(request, "staff/forbidden.html", {"message": "No such request."}, 404)
+    return render(request, "staff/forbidden.html", {"message": N_("No such request.")}, 404)
 
 
 async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.messages import N_
 from bot.settings import Settings
 from storage.casework import audit
 from storage.db import Database
@@ -158,7 +159,7 @@ async def login(
 ) -> Response:
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not hmac.compare_digest(csrf_token, expected):
-        return _login_page(request, "The sign-in form expired. Please try again.", 403)
+        return _login_page(request, N_("The sign-in form expired. Please try again."), 403)
     settings: Settings = request.app.state.settings
     database: Database = request.app.state.database
     async with database.session() as session:
@@ -168,7 +169,7 @@ async def login(
         valid = password_matches(user.password_hash if user else _UNKNOWN_USER_HASH, password)
         if user is None or not user.active or not valid:
             await audit(session, user, "login_failed", "staff", user.id if user else "-")
-            return _login_page(request, "The email or the password is wrong.", 401)
+            return _login_page(request, N_("The email or the password is wrong."), 401)
         token = secrets.token_urlsafe(32)
         session.add(
             StaffSession(id=_digest(token), user_id=user.id, csrf_token=secrets.token_hex(32))

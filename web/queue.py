@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Renderer
+from bot.messages import N_
 from storage import casework, requests
 from storage.crypto import AddressBox
 from storage.db import Database
@@ -45,17 +46,36 @@ def filter_options(
     """(field, label, [(value, text)], what "no filter" is called) for the queue's filters."""
     everyone = [(str(u.id), u.email) for u in sorted(team, key=lambda u: u.email)]
     return [
-        ("status", "Status", [(s, s.replace("_", " ")) for s in words["statuses"]], "All open"),
-        ("category", "Category", list(words["categories"].items()), "All"),
-        ("urgency", "Urgency", [("urgent", "Urgent"), ("normal", "Normal")], "All"),
-        ("language", "Language", [(code, code) for code in LANGUAGES], "All"),
-        ("location", "Location", [(p, p) for p in places], "All"),
-        ("assignee", "Assignee", [("me", "Me"), ("none", "Nobody yet"), *everyone], "Anyone"),
+        (
+            "status",
+            N_("Status"),
+            [(s, s.replace("_", " ")) for s in words["statuses"]],
+            N_("All open"),
+        ),
+        ("category", N_("Category"), list(words["categories"].items()), N_("All")),
+        (
+            "urgency",
+            N_("Urgency"),
+            [("urgent", N_("Urgent")), ("normal", N_("Normal"))],
+            N_("All"),
+        ),
+        ("language", N_("Language"), [(code, code) for code in LANGUAGES], N_("All")),
+        ("location", N_("Location"), [(p, p) for p in places], N_("All")),
+        (
+            "assignee",
+            N_("Assignee"),
+            [("me", N_("Me")), ("none", N_("Nobody yet")), *everyone],
+            N_("Anyone"),
+        ),
         (
             "age",
-            "Age",
-            [("overdue", "Past target"), ("1d", "Older than a day"), ("7d", "Older than a week")],
-            "Any",
+            N_("Age"),
+            [
+                ("overdue", N_("Past target")),
+                ("1d", N_("Older than a day")),
+                ("7d", N_("Older than a week")),
+            ],
+            N_("Any"),
         ),
     ]
 
@@ -230,14 +250,14 @@ def _intake_problem(
     category: str, description: str, language: str, phone: str, household_size: str
 ) -> str | None:
     if category not in requests.CATEGORIES:
-        return "Choose what the caller needs help with."
+        return N_("Choose what the caller needs help with.")
     if len(description.strip()) < 3:
-        return "Write a few words about what the caller needs."
+        return N_("Write a few words about what the caller needs.")
     if language not in LANGUAGES:
-        return "Choose the caller's language."
+        return N_("Choose the caller's language.")
     digits = [ch for ch in phone if ch.isdigit()]
     if not 6 <= len(digits) <= 15 or any(not (ch.isdigit() or ch in "+ -()") for ch in phone):
-        return "Write the number to call back (digits, spaces, + and - only)."
+        return N_("Write the number to call back (digits, spaces, + and - only).")
     if household_size and (not household_size.isdigit() or not 1 <= int(household_size) <= 50):
-        return "The household size is a number from 1 to 50, or leave it empty."
+        return N_("The household size is a number from 1 to 50, or leave it empty.")
     return None

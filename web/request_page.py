@@ -13,7 +13,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import casework as outreach
+from bot.channels import whatsapp
 from bot.i18n import Renderer
+from bot.messages import N_
 from storage import casework, requests
 from storage.crypto import AddressBox, AddressUnreadable
 from storage.db import Database
@@ -111,6 +113,10 @@ async def page(
         "overdue": casework.is_overdue(found, now),
         "now": now,
         "reachable": outreach.reachable(found),
+        # WhatsApp delivers free text only within 24 hours of the person's last message.
+        "window_closed": contact is not None
+        and contact.channel == whatsapp.CHANNEL
+        and not whatsapp.within_window(contact.last_inbound_at, now),
         "draft": draft,
         "error": error,
         **labels(request.app.state.pipeline.renderer, staff.user.language),
@@ -163,9 +169,9 @@ async def _assign(request: Request, staff: Staff, request_id: int, assignee_id: 
         found = await _locked(session, request_id)
         assignee = await session.get(StaffUser, assignee_id)
         if found.status not in requests.OPEN:
-            problem = "This request is no longer open."
+            problem = N_("This request is no longer open.")
         elif assignee is None or not assignee.active or assignee.role not in CASEWORK:
-            problem = "Choose an active caseworker."
+            problem = N_("Choose an active caseworker.")
         else:
             problem = None
             was = found.status
@@ -194,7 +200,7 @@ async def change_status(
     try:
         target = RequestStatus(status)
     except ValueError:
-        return await page(request, staff, request_id, error="Unknown status.", status_code=422)
+        return await page(request, staff, request_id, error=N_("Unknown status."), status_code=422)
     try:
         async with database.session() as session:
             found = await _locked(session, request_id)
@@ -216,7 +222,9 @@ async def add_note(
     text: Annotated[str, Form(max_length=MAX_NOTE)] = "",
 ) -> Response:
     if not text.strip():
-        return await page(request, staff, request_id, error="The note is empty.", status_code=422)
+        return await page(
+            request, staff, request_id, error=N_("The note is empty."), status_code=422
+        )
     database: Database = request.app.state.database
     async with database.session() as session:
         found = await _locked(session, request_id)
@@ -242,7 +250,7 @@ async def draft_reply(
         raise Missing
     draft: dict[str, Any] = {"original": original, "text": "", "machine": False, "problem": None}
     if not original.strip():
-        draft["problem"] = "Write your message first."
+        draft["problem"] = N_("Write your message first.")
     elif found.language == staff.user.language:
         draft["text"] = original
     else:
@@ -253,7 +261,7 @@ async def draft_reply(
             )
             draft["machine"] = True
         except TranslationUnavailable:
-            draft["problem"] = (
+            draft["problem"] = N_(
                 "No machine draft right now. Write the message in the person's language, "
                 "or ask a colleague who speaks it."
             )
@@ -281,7 +289,12 @@ async def send_reply(
     if not text.strip():
         draft = {"original": original, "text": "", "machine": False, "problem": None}
         return await page(
-            request, staff, request_id, draft=draft, error="The reply is empty.", status_code=422
+            request,
+            staff,
+            request_id,
+            draft=draft,
+            error=N_("The reply is empty."),
+            status_code=422,
         )
     renderer: Renderer = request.app.state.pipeline.renderer
     database: Database = request.app.state.database
@@ -289,7 +302,7 @@ async def send_reply(
     async with database.session() as session:
         found = await _locked(session, request_id)
         if not outreach.reachable(found):
-            problem: str | None = "This person has no chat to reply to: call them back."
+            problem: str | None = N_("This person has no chat to reply to: call them back.")
         else:
             problem = None
             sent = await outreach.send_reply(session, renderer, found, text.strip())

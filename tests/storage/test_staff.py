@@ -64,6 +64,8 @@ async def test_sahay_users_create(tmp_path: Path) -> None:
         "lead@example.org",
         "--role",
         "admin",
+        "--language",
+        "ta",
     ]
 
     async def create() -> subprocess.CompletedProcess[str]:
@@ -87,4 +89,4 @@ async def test_sahay_users_create(tmp_path: Path) -> None:
     async with database.session() as session:
         [user] = (await session.scalars(select(StaffUser))).all()
     await database.dispose()
-    assert (user.email, user.role) == ("lead@example.org", StaffRole.ADMIN)
+    assert (user.email, user.role, user.language) == ("lead@example.org", StaffRole.ADMIN, "ta")

@@ -78,18 +78,22 @@ class StaffApp:
 
     async def browser(self, role: str | None) -> httpx.AsyncClient:
         """A new cookie jar; signed in as the user of `role` (None: not signed in)."""
-        browser = httpx.AsyncClient(
-            transport=self.client._transport, base_url=str(self.client.base_url)
-        )
-        if role is not None:
-            form = await browser.get("/login")
-            token = csrf_of(form.text)
-            email = f"{role}@sahay.test"
-            response = await browser.post(
-                "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
+        if role is None:
+            return httpx.AsyncClient(
+                transport=self.client._transport, base_url=str(self.client.base_url)
             )
-            assert response.status_code == 303, response.text
-        return browser
+        return await sign_in(self.client, f"{role}@sahay.test")
+
+
+async def sign_in(client: httpx.AsyncClient, email: str) -> httpx.AsyncClient:
+    """A new browser (cookie jar) on the same app, signed in through the sign-in form."""
+    browser = httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url))
+    token = csrf_of((await browser.get("/login")).text)
+    response = await browser.post(
+        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 303, response.text
+    return browser
 
 
 def csrf_of(html: str) -> str:
