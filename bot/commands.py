@@ -49,7 +49,7 @@ class Cancel:
     rasa_text: str = "/cancel_request"
 
 
-# Typed on its own, in any launch language or romanized. STOP is not here: it will mean
+# Typed on its own, in any launch language or romanized. STOP is not here: it means
 # "no more alerts".
 CANCEL_WORDS = frozenset(
     {
@@ -74,7 +74,45 @@ class Status:
 
 STATUS_WORDS = frozenset({"status", "my status", "request status", "estado", "mi estado"})
 
-Command = ChooseLanguage | MorePlaces | Start | Cancel | Status
+
+@dataclass(frozen=True)
+class StopAlerts:
+    """STOP (or its word in the person's language), at any point: no more broadcasts."""
+
+
+@dataclass(frozen=True)
+class StartAlerts:
+    """START: broadcasts about every topic again."""
+
+
+# The words people use for it on SMS and chat services, in every launch language (drafts to
+# be checked by native speakers, as the catalogues are).
+STOP_WORDS = frozenset(
+    {
+        "stop", "stop alerts", "unsubscribe", "stop all",
+        "baja", "parar", "alto", "detener", "cancelar alertas",
+        "বন্ধ", "বন্ধ করো", "bondho", "bondho koro", "bandho",
+        "बंद", "बंद करो", "band", "band karo", "bund karo",
+        "बन्द", "बन्द गर", "banda gara", "banda garnus",
+        "நிறுத்து", "நிறுத்தவும்", "niruthu", "nirutthu",
+        "නවත්තන්න", "නවතන්න", "nawaththanna", "navattanna",
+        "ހުއްޓާ", "ހުއްޓުވާ", "huttaa", "huttuvaa",
+    }
+)  # fmt: skip
+START_WORDS = frozenset(
+    {
+        "start", "start alerts", "subscribe",
+        "alta", "iniciar", "suscribir", "suscribirme",
+        "শুরু", "শুরু করো", "shuru", "shuru koro",
+        "शुरू", "शुरू करो", "shuru karo",
+        "सुरु", "सुरु गर", "suru", "suru gara",
+        "தொடங்கு", "தொடங்கவும்", "thodangu", "todangu",
+        "අරඹන්න", "පටන් ගන්න", "arambanna", "patan ganna",
+        "ފައްޓާ", "fattaa",
+    }
+)  # fmt: skip
+
+Command = ChooseLanguage | MorePlaces | Start | Cancel | Status | StopAlerts | StartAlerts
 
 
 def language_payload(language: str) -> str:
@@ -98,6 +136,10 @@ def parse(text: str) -> Command | None:
         return Cancel()
     if word in STATUS_WORDS:
         return Status()
+    if word in STOP_WORDS:
+        return StopAlerts()
+    if word in START_WORDS:
+        return StartAlerts()
     return None
 
 

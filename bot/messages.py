@@ -145,11 +145,13 @@ MESSAGES: Final[Mapping[str, str]] = {
         "Do you want me to open an urgent request now? A caseworker will contact you as "
         "fast as possible."
     ),
-    "answer.subscribe_alerts": N_(
-        "Alerts about cyclones, outbreaks and vaccination days are coming soon. "
-        "For now, ask the helpline."
+    "alerts.subscribed": N_(
+        "Done: I will send you alerts about cyclones, floods, outbreaks and vaccination days. "
+        "To stop them, write STOP."
     ),
-    "answer.unsubscribe_alerts": N_("OK. I will not send you alerts."),
+    "alerts.unsubscribed": N_(
+        "OK, no more alerts. You can still ask me anything. To get alerts again, write START."
+    ),
     "answer.delete_my_data": N_("To delete your data, call the helpline and they will erase it."),
     # Service directory lines
     "directory.where": N_("Where to go:"),

@@ -30,7 +30,7 @@ from bot.messages import LANGUAGE_NAMES
 from bot.pseudonym import contact_id
 from bot.rasa_client import RasaClient, RasaReply
 from nlu.language import LanguageGuesser
-from storage import directory, requests
+from storage import directory, requests, subscriptions
 from storage import repository as repo
 from storage.crypto import AddressBox
 from storage.db import Database
@@ -286,6 +286,15 @@ class Pipeline:
             async with self.database.session() as session:
                 await repo.set_language(session, contact, command.language)
             return [RasaReply(key="language_set", buttons=[MENU_BUTTON])], command.language
+        if isinstance(command, commands.StopAlerts | commands.StartAlerts):
+            async with self.database.session() as session:
+                if isinstance(command, commands.StopAlerts):
+                    await subscriptions.unsubscribe(session, contact)
+                    key = "alerts.unsubscribed"
+                else:
+                    await subscriptions.subscribe(session, contact)
+                    key = "alerts.subscribed"
+            return [RasaReply(key=key, buttons=[MENU_BUTTON])], language
         assert isinstance(command, commands.MorePlaces)  # noqa: S101 - the others go to Rasa
         more = RasaReply(
             key="directory.more_title",

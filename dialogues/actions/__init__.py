@@ -1,5 +1,6 @@
 """Custom actions, served by rasa-sdk (`python -m rasa_sdk --actions dialogues.actions`)."""
 
+from dialogues.actions.alerts import ActionSubscribeAlerts, ActionUnsubscribeAlerts
 from dialogues.actions.greet import ActionGreet
 from dialogues.actions.requests import (
     ActionAskRequestConsent,
@@ -21,5 +22,7 @@ __all__ = [
     "ActionGreet",
     "ActionStartUrgentRequest",
     "ActionSubmitRequest",
+    "ActionSubscribeAlerts",
+    "ActionUnsubscribeAlerts",
     "ValidateRequestForm",
 ]

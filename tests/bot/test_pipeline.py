@@ -9,12 +9,14 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from bot import commands
 from bot.channels.base import InboundMessage
 from bot.i18n import Renderer, load_catalogues
 from bot.pipeline import Pipeline
 from bot.rasa_client import RasaClient
 from bot.settings import PROJECT_ROOT
 from storage import directory
+from storage.broadcast_models import Subscription
 from storage.db import Database
 from storage.models import Contact, InboundRecord
 from tests.conftest import unused_port
@@ -79,3 +81,41 @@ async def test_an_unknown_language_code_shows_the_picker(pipeline: Pipeline) -> 
     [reply] = await pipeline.receive(message(text="sahay:lang:xx"))
     assert reply.key == "language_picker"
     assert len(reply.buttons) == 8
+
+
+# The word for STOP and START in each launch language (and in English, which works for all).
+STOP_AND_START = {
+    "en": ("STOP", "START"),
+    "es": ("Baja", "Alta"),
+    "bn": ("বন্ধ", "শুরু"),
+    "hi": ("बंद", "शुरू"),
+    "ne": ("बन्द", "सुरु"),
+    "ta": ("நிறுத்து", "தொடங்கு"),
+    "si": ("නවත්තන්න", "අරඹන්න"),
+    "dv": ("ހުއްޓާ", "ފައްޓާ"),
+}
+
+
+async def subscribed_topics(pipeline: Pipeline) -> list[str]:
+    async with pipeline.database.session() as session:
+        rows = await session.scalars(select(Subscription).where(Subscription.active.is_(True)))
+        return [s.topic for s in rows.all()]
+
+
+@pytest.mark.parametrize("language", sorted(STOP_AND_START))
+async def test_stop_and_start_work_in_every_language_without_rasa(
+    pipeline: Pipeline, language: str
+) -> None:
+    """Rasa is down here: the words still work, and are confirmed in the person's language."""
+    stop, start = STOP_AND_START[language]
+    await pipeline.receive(message(text=f"sahay:lang:{language}", n=1))
+    [started] = await pipeline.receive(message(text=start, n=2))
+    assert started.text == RENDERER.text("alerts.subscribed", language)
+    assert await subscribed_topics(pipeline) == ["all"]
+    for n, word in enumerate((stop, "stop", f" {stop.upper()}! "), start=3):
+        [stopped] = await pipeline.receive(message(text=word, n=n))
+        assert stopped.text == RENDERER.text("alerts.unsubscribed", language), word
+        assert await subscribed_topics(pipeline) == []
+        await pipeline.receive(message(text="START", n=n + 10))
+    # Only the word on its own: a sentence with it in is a question for Rasa.
+    assert commands.parse("the bus did not stop") is None

@@ -3,7 +3,6 @@ CollectingDispatcher's messages and the events out, over a real database."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,14 +12,12 @@ from sqlalchemy import select
 
 from bot.settings import Settings
 from dialogues.actions import requests as actions
-from dialogues.actions import runtime
-from storage import repository as repo
 from storage import requests
 from storage.crypto import AddressBox
 from storage.db import Database
 from storage.models import HelpRequest, Urgency
+from tests.dialogues.conftest import SENDER, keys
 
-SENDER = "c_form_person"
 FILLED = {
     "request_category": "food_relief",
     "request_description": "salary nai 2 month, no food",
@@ -58,19 +55,6 @@ def tracker(
         {"name": "request_form"},
         "action_listen",
     )
-
-
-@pytest.fixture
-async def db(database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
-    monkeypatch.setattr(runtime, "database", lambda: database)
-    async with database.session() as session:
-        for contact in (SENDER, "c_someone_else"):
-            await repo.touch_contact(session, contact, "telegram")
-    return database
-
-
-def keys(dispatcher: CollectingDispatcher) -> list[str]:
-    return [m["custom"]["key"] for m in dispatcher.messages]
 
 
 @pytest.mark.parametrize(

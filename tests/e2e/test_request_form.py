@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.i18n import Renderer, load_catalogues
 from bot.pseudonym import contact_id
+from storage.broadcast_models import Subscription
 from storage.models import HelpRequest
 from tests.e2e.conftest import Stack
 from tests.e2e.test_conversation import say, sender
@@ -156,3 +157,23 @@ async def test_safeguarding_words_in_the_middle_of_the_form_make_the_request_urg
     await say(stack, person, "/affirm")
     [request] = await requests_of(stack, person)
     assert (request.urgency.value, request.safeguarding) == ("urgent", True)
+
+
+async def test_alerts_are_subscribed_and_stopped_in_the_conversation(stack: Stack) -> None:
+    """Through the real Rasa server and action server: asked for in words, in two languages."""
+    person = sender()
+    await say(stack, person, "sahay:lang:en")
+    on = last(await say(stack, person, "pls send me cyclone warnings"))
+    assert on["text"] == RENDERER.text("alerts.subscribed", "en")
+    await say(stack, person, "sahay:lang:hi")
+    off = last(await say(stack, person, "ab alert mat bhejo"))
+    assert off["text"] == RENDERER.text("alerts.unsubscribed", "hi")
+    database = stack.database()
+    try:
+        async with database.session() as session:
+            cid = contact_id(stack.settings.secret_key, "webchat", person)
+            mine = select(Subscription).where(Subscription.contact_id == cid)
+            rows = await session.scalars(mine)
+            assert [(s.topic, s.active) for s in rows.all()] == [("all", False)]
+    finally:
+        await database.dispose()

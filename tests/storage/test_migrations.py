@@ -8,6 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+import storage.broadcast_models  # noqa: F401 - its tables are part of the schema
 from storage.db import Database
 from storage.migrate import downgrade, upgrade
 from storage.models import Base
