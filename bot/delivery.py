@@ -80,6 +80,8 @@ class Outgoing:
     media: Mapping[str, Any] | None = None
     last_inbound_at: datetime | None = None
     choose_label: str = "Choose"  # a WhatsApp list's button, in the person's language
+    # Telegram: a broadcast may use paid broadcasting (up to 1000 messages/s, billed in Stars).
+    paid_broadcast: bool = False
 
 
 class Sender(Protocol):
@@ -100,6 +102,8 @@ class DeliveryEngine:
     box: AddressBox
     renderer: Renderer
     senders: Mapping[str, Sender]
+    # The platform's rate limiters, shared with the broadcast lanes (bot/broadcasting.py).
+    limiters: Mapping[str, Any] = field(default_factory=dict)
     _paused_until: dict[str, float] = field(default_factory=dict)
     _limit: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(CONCURRENCY))
 
@@ -176,6 +180,9 @@ class DeliveryEngine:
             last_inbound_at=contact.last_inbound_at,
             choose_label=self.renderer.text("button.choose", record.language),
         )
+        limiter = self.limiters.get(record.channel)
+        if limiter is not None:
+            await limiter.try_acquire_async(record.channel)
         try:
             platform_id = await self.senders[record.channel].send(outgoing)
         except RateLimited as exc:

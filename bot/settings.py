@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     whatsapp_api_base_url: str = "https://graph.facebook.com"
     whatsapp_api_version: str = "v21.0"
     model_dir: Path = PROJECT_ROOT / "var" / "models"
+    # Broadcasts. With REDIS_URL set, delivery workers share one rate limit per platform.
+    redis_url: str = ""
+    telegram_paid_broadcast: bool = False  # allow_paid_broadcast: up to 1000 messages/s
+    whatsapp_messages_per_second: int = Field(default=80, ge=1, le=1000)
+    broadcast_concurrency: int = Field(default=100, ge=1, le=1000)
     # Machine-translation drafts for staff (googletrans). People's own messages are sent to
     # the translator only when the deployment switches that on.
     translate_url: str = "https://translate.googleapis.com"

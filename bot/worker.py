@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot import gateway
+from bot import broadcasting, gateway
 from bot.channels import telegram
 from bot.delivery import DeliveryEngine
 from bot.errors import SahayError
@@ -59,6 +59,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         if bot is not None:
             polling = asyncio.create_task(_telegram(settings, bot, gate, stop))
         logger.info("Worker started (channels: %s)", ", ".join(gate.engine.channels) or "none")
+        broadcasting = _broadcasts(settings, gate, stop)
         while not stop.is_set():
             try:
                 produced = await run_once(pipeline, gate.engine)
@@ -70,8 +71,41 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
                 await asyncio.wait_for(stop.wait(), settings.worker_poll_seconds)
         if polling is not None:
             await polling
+        await broadcasting
     await database.dispose()
     logger.info("Worker stopped")
+
+
+def _broadcasts(
+    settings: Settings, gate: gateway.Gateway, stop: asyncio.Event
+) -> asyncio.Task[None]:
+    """Broadcast lanes for every configured channel, beside the reply loop."""
+    import os
+    import secrets
+    import socket
+
+    import redis.asyncio as redis
+
+    shared = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+    engine = broadcasting.build_engine(
+        settings,
+        gate.pipeline.database,
+        gate.engine.box,
+        gate.engine.senders,
+        shared,
+        f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}",
+    )
+    gate.engine.limiters = engine.limiters  # replies count against the same limits
+
+    async def run() -> None:
+        try:
+            if engine.senders:
+                await engine.run(stop)
+        finally:
+            if shared is not None:
+                await shared.aclose()
+
+    return asyncio.create_task(run())
 
 
 async def _telegram(

@@ -153,6 +153,7 @@ class TelegramSender:
         chat = int(message.address)
         text = message.text[:4096]
         media = message.media
+        paid = True if message.paid_broadcast else None
         if media:
             source = media.get("url") or media.get("id")
             senders: dict[str, tuple[Callable[..., Awaitable[Message]], str]] = {
@@ -162,9 +163,17 @@ class TelegramSender:
             }
             send, argument = senders[media["kind"]]
             if len(text) <= CAPTION_LENGTH:
-                return await send(chat, **{argument: source}, caption=text, reply_markup=markup)
-            await send(chat, **{argument: source})
-        return await self.bot.send_message(chat, text, reply_markup=markup)
+                return await send(
+                    chat,
+                    **{argument: source},
+                    caption=text,
+                    reply_markup=markup,
+                    allow_paid_broadcast=paid,
+                )
+            await send(chat, **{argument: source}, allow_paid_broadcast=paid)
+        return await self.bot.send_message(
+            chat, text, reply_markup=markup, allow_paid_broadcast=paid
+        )
 
 
 def _callback(message: Outgoing, index: int) -> str:

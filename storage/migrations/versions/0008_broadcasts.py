@@ -135,7 +135,7 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("media_kind", sa.String(length=16), nullable=True),
         sa.Column("media_url", sa.String(length=500), nullable=True),
-        sa.Column("machine_drafted", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("machine_drafted", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("author_id", sa.Integer(), nullable=True),
         sa.Column("reviewed_by", sa.Integer(), nullable=True),
         sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),

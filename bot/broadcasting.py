@@ -1,0 +1,433 @@
+"""Sending broadcasts at the platforms' limits, never twice, surviving a `kill -9`.
+
+Each worker runs a few lanes per channel. A lane claims a small batch of ledger rows, drops
+those that must not be sent (unsubscribed, unreachable, WhatsApp window closed without a
+template), marks the rest "sending", and sends each as soon as the shared rate limiter (GCRA,
+in Redis when several workers run) gives it a slot; then it records every outcome in one
+round trip. At most lanes × batch rows are "sending" at once: all that a crash can leave
+uncertain. Replies go first: a lane waits while replies are queued on its channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from pyrate_limiter import GCRA, Duration, Limiter, Rate, RedisStateStore, StateBucket
+from sqlalchemy import exists, select
+
+from bot.channels import whatsapp
+from bot.delivery import (
+    DeliveryError,
+    Outgoing,
+    RateLimited,
+    Sender,
+    Transient,
+    Unreachable,
+    backoff,
+)
+from bot.settings import Settings
+from storage import ledger
+from storage import repository as repo
+from storage.broadcast_models import (
+    ALL_TOPICS,
+    Broadcast,
+    BroadcastDelivery,
+    BroadcastVariant,
+    LedgerState,
+    Subscription,
+)
+from storage.crypto import AddressBox, AddressUnreadable
+from storage.db import Database
+from storage.models import Contact, OutboundRecord, OutboundStatus, utcnow
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 6
+
+
+# Rate arithmetic (pure).
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How fast to send so that no one-second window ever holds more than `limit` messages:
+    a sustained rate plus a small burst, together just under the limit."""
+
+    limit: float
+    sustained: float
+    burst: int
+
+    @property
+    def rate(self) -> Rate:
+        # Rates are whole numbers per interval: per 10 s keeps one decimal of precision.
+        return Rate(int(self.sustained * 10), Duration.SECOND * 10, burst=self.burst)
+
+
+def pace(limit: float, margin: float = 0.01) -> Pace:
+    burst = max(1, int(limit // 50))
+    return Pace(limit, limit * (1 - margin) - burst, burst)
+
+
+def lanes_and_batch(limit: float, concurrency: int) -> tuple[int, int]:
+    """Enough lanes to keep the limiter busy; batches small enough that a batch waits
+    about a tenth of a second for its slots. lanes × batch never exceeds `concurrency`."""
+    lanes = max(1, min(4, concurrency))
+    batch = max(1, min(concurrency // lanes, math.ceil(limit * 0.1 / lanes)))
+    return lanes, batch
+
+
+# One message per person per interval (Telegram 1 s, WhatsApp's pair rate 6 s).
+
+
+class ChatGate(Protocol):
+    async def admit(self, keys: Sequence[str], interval: float) -> list[float]:
+        """For each key: 0 if a message may go now (and the slot is taken), else the
+        seconds to wait."""
+        ...
+
+
+@dataclass
+class LocalChatGate:
+    _until: dict[str, float] = field(default_factory=dict)
+
+    async def admit(self, keys: Sequence[str], interval: float) -> list[float]:
+        now = time.monotonic()
+        if len(self._until) > 100_000:
+            self._until = {k: t for k, t in self._until.items() if t > now}
+        waits = []
+        for key in keys:
+            free = self._until.get(key, 0.0)
+            if free <= now:
+                self._until[key] = now + interval
+                waits.append(0.0)
+            else:
+                waits.append(free - now)
+        return waits
+
+
+@dataclass
+class RedisChatGate:
+    redis: Any  # redis.asyncio.Redis
+    prefix: str = "sahay:chat:"
+
+    async def admit(self, keys: Sequence[str], interval: float) -> list[float]:
+        ms = max(1, int(interval * 1000))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.set(self.prefix + key, 1, nx=True, px=ms)
+            taken = await pipe.execute()
+        waits = [0.0] * len(keys)
+        busy = [i for i, ok in enumerate(taken) if not ok]
+        if busy:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for i in busy:
+                    pipe.pttl(self.prefix + keys[i])
+                left = await pipe.execute()
+            for i, remaining in zip(busy, left, strict=True):
+                waits[i] = max(int(remaining), 1) / 1000
+        return waits
+
+
+@dataclass(frozen=True)
+class ChannelPlan:
+    limit: float
+    chat_interval: float
+
+
+def limiter_for(plan: ChannelPlan, redis: Any | None, key: str) -> Limiter:
+    rate = pace(plan.limit).rate
+    if redis is None:
+        return Limiter(StateBucket([rate], algorithm=GCRA()), buffer_ms=0)
+    store = RedisStateStore(redis, f"sahay:rate:{key}")
+    return Limiter(StateBucket([rate], store=store, algorithm=GCRA()), buffer_ms=0)
+
+
+# What to do with one claimed row (pure).
+
+
+@dataclass(frozen=True)
+class Recipient:
+    address: str | None  # decrypted; None when it cannot be read
+    reachable: bool
+    subscribed: bool
+    last_inbound_at: datetime | None
+
+
+def plan_row(
+    row: BroadcastDelivery,
+    recipient: Recipient | None,
+    variant: BroadcastVariant | None,
+    broadcast: Broadcast,
+    paid: bool,
+    now: datetime,
+) -> Outgoing | ledger.Outcome:
+    """The message to send, or why it is not sent."""
+
+    def skip(reason: str) -> ledger.Outcome:
+        return ledger.Outcome(row.id, LedgerState.SKIPPED, error=reason)
+
+    if recipient is None or not recipient.subscribed:
+        return skip("unsubscribed before it was sent")
+    if not recipient.reachable:
+        return skip("unreachable: the person blocked Sahay")
+    if recipient.address is None:
+        return ledger.Outcome(row.id, LedgerState.FAILED, error="address unreadable")
+    if variant is None:
+        return skip("no text in this language any more")
+    template = None
+    if row.channel == whatsapp.CHANNEL and not whatsapp.within_window(
+        recipient.last_inbound_at, now
+    ):
+        if not broadcast.whatsapp_template:
+            return skip("outside WhatsApp's 24-hour window and no approved template")
+        template = dict(broadcast.whatsapp_template)
+    media = {"kind": variant.media_kind, "url": variant.media_url} if variant.media_url else None
+    return Outgoing(
+        id=row.id,
+        address=recipient.address,
+        text=variant.text,
+        language=variant.language,
+        template=template,
+        media=media,
+        last_inbound_at=recipient.last_inbound_at,
+        paid_broadcast=paid,
+    )
+
+
+def outcome_of(
+    row: BroadcastDelivery, error: DeliveryError | None, sent_id: str
+) -> ledger.Outcome:
+    if error is None:
+        return ledger.Outcome(row.id, LedgerState.SENT, platform_message_id=sent_id)
+    if isinstance(error, RateLimited | Transient) and row.attempts < MAX_ATTEMPTS:
+        wait = getattr(error, "retry_after", None) or backoff(row.attempts)
+        retry = utcnow() + timedelta(seconds=wait)
+        return ledger.Outcome(row.id, LedgerState.PENDING, error=error.reason, retry_at=retry)
+    return ledger.Outcome(row.id, LedgerState.FAILED, error=error.reason)
+
+
+@dataclass
+class BroadcastEngine:
+    database: Database
+    box: AddressBox
+    senders: Mapping[str, Sender]
+    plans: Mapping[str, ChannelPlan]
+    limiters: Mapping[str, Limiter]
+    gate: ChatGate
+    worker: str
+    concurrency: int = 100
+    telegram_paid: bool = False
+    idle_seconds: float = 0.5
+    _paused_until: dict[str, float] = field(default_factory=dict)
+    _variants: dict[int, tuple[Broadcast, dict[str, BroadcastVariant]]] = field(
+        default_factory=dict
+    )
+    sent: int = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        async with self.database.session() as session:
+            await ledger.beat(session, self.worker)
+        tasks = [asyncio.create_task(self._housekeeping(stop))]
+        for channel in self.senders:
+            lanes, _batch = lanes_and_batch(self.plans[channel].limit, self.concurrency)
+            tasks += [asyncio.create_task(self._lane(channel, stop)) for _ in range(lanes)]
+        try:
+            await stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                async with self.database.session() as session:
+                    await ledger.retire(session, self.worker)
+
+    async def _housekeeping(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            async with self.database.session() as session:
+                await ledger.beat(session, self.worker)
+                back, lost = await ledger.recover(session)
+                done = await ledger.finish_done(session)
+            if back or lost:
+                logger.warning(
+                    "Recovered a stopped worker's rows: %d again, %d uncertain", back, lost
+                )
+            for broadcast_id in done:
+                self._variants.pop(broadcast_id, None)
+                logger.info("Broadcast %d sent", broadcast_id)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+
+    async def _lane(self, channel: str, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                busy = await self.send_batch(channel)
+            except (OSError, ConnectionError) as exc:
+                logger.error("Broadcast lane error (%s); retrying", type(exc).__name__)
+                busy = 0
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.idle_seconds)
+
+    async def _replies_waiting(self, channel: str) -> bool:
+        async with self.database.session() as session:
+            query = select(
+                exists().where(
+                    OutboundRecord.channel == channel,
+                    OutboundRecord.status == OutboundStatus.QUEUED,
+                    (OutboundRecord.next_attempt_at.is_(None))
+                    | (OutboundRecord.next_attempt_at <= utcnow()),
+                )
+            )
+            return bool(await session.scalar(query))
+
+    async def send_batch(self, channel: str) -> int:
+        """One batch on one channel; returns the rows it handled (0: nothing to do now)."""
+        if self._paused_until.get(channel, 0) > time.monotonic():
+            return 0
+        if await self._replies_waiting(channel):
+            return 0
+        _lanes, batch = lanes_and_batch(self.plans[channel].limit, self.concurrency)
+        async with self.database.session() as session:
+            rows = await ledger.claim(session, channel, self.worker, batch)
+            if not rows:
+                return 0
+            recipients = await self._recipients(session, rows)
+            await self._load_variants(session, {r.broadcast_id for r in rows})
+        now = utcnow()
+        outcomes: list[ledger.Outcome] = []
+        ready: list[tuple[BroadcastDelivery, Outgoing]] = []
+        for row in rows:
+            broadcast, by_language = self._variants[row.broadcast_id]
+            planned = plan_row(
+                row,
+                recipients.get(row.contact_id),
+                by_language.get(row.language),
+                broadcast,
+                self.telegram_paid and channel == "telegram",
+                now,
+            )
+            if isinstance(planned, ledger.Outcome):
+                outcomes.append(planned)
+            else:
+                ready.append((row, planned))
+        waits = await self.gate.admit(
+            [f"{channel}:{row.contact_id}" for row, _ in ready], self.plans[channel].chat_interval
+        )
+        sendable = []
+        for (row, message), wait in zip(ready, waits, strict=True):
+            if wait > 0:  # this person got a message a moment ago
+                retry = now + timedelta(seconds=wait)
+                outcomes.append(ledger.Outcome(row.id, LedgerState.PENDING, retry_at=retry))
+            else:
+                sendable.append((row, message))
+        blocked: list[tuple[str, str]] = []
+        if sendable:
+            async with self.database.session() as session:
+                await ledger.hand_over(session, [row.id for row, _ in sendable])
+            results = await asyncio.gather(*(self._send(channel, m) for _, m in sendable))
+            for (row, _message), (error, sent_id) in zip(sendable, results, strict=True):
+                outcomes.append(outcome_of(row, error, sent_id))
+                if error is None:
+                    self.sent += 1
+                elif isinstance(error, RateLimited) and error.whole_channel:
+                    self._paused_until[channel] = time.monotonic() + (error.retry_after or 1.0)
+                elif isinstance(error, Unreachable):
+                    blocked.append((row.contact_id, error.reason))
+        async with self.database.session() as session:
+            await ledger.record(session, outcomes)
+            for contact_id, reason in blocked:
+                await repo.mark_unreachable(session, contact_id, reason)
+        return len(rows)
+
+    async def _send(self, channel: str, message: Outgoing) -> tuple[DeliveryError | None, str]:
+        await self.limiters[channel].try_acquire_async(channel)
+        try:
+            return None, await self.senders[channel].send(message)
+        except DeliveryError as exc:
+            return exc, ""
+        except (OSError, ValueError) as exc:  # a transport error the sender did not map
+            return Transient(f"{type(exc).__name__}"), ""
+
+    async def _recipients(
+        self, session: Any, rows: Sequence[BroadcastDelivery]
+    ) -> dict[str, Recipient]:
+        ids = sorted({r.contact_id for r in rows})
+        topics = {r.broadcast_id for r in rows}
+        broadcasts = (
+            await session.scalars(select(Broadcast).where(Broadcast.id.in_(topics)))
+        ).all()
+        wanted = {b.topic for b in broadcasts} | {ALL_TOPICS}
+        subscribed = set(
+            (
+                await session.scalars(
+                    select(Subscription.contact_id).where(
+                        Subscription.contact_id.in_(ids),
+                        Subscription.active.is_(True),
+                        Subscription.topic.in_(wanted),
+                    )
+                )
+            ).all()
+        )
+        found: dict[str, Recipient] = {}
+        for contact in (await session.scalars(select(Contact).where(Contact.id.in_(ids)))).all():
+            try:
+                address = self.box.open(contact.address) if contact.address else None
+            except AddressUnreadable:
+                address = None
+            found[contact.id] = Recipient(
+                address, contact.reachable, contact.id in subscribed, contact.last_inbound_at
+            )
+        return found
+
+    async def _load_variants(self, session: Any, broadcast_ids: set[int]) -> None:
+        missing = broadcast_ids - set(self._variants)
+        if not missing:
+            return
+        for broadcast in (
+            await session.scalars(select(Broadcast).where(Broadcast.id.in_(missing)))
+        ).all():
+            found = (
+                await session.scalars(
+                    select(BroadcastVariant).where(BroadcastVariant.broadcast_id == broadcast.id)
+                )
+            ).all()
+            self._variants[broadcast.id] = (broadcast, {v.language: v for v in found})
+
+
+def channel_plans(settings: Settings) -> dict[str, ChannelPlan]:
+    """The platforms' limits: Telegram 30 messages/s (1000 with paid broadcasts) and one per
+    second per chat; WhatsApp 80/s per number (up to 1000) and its pair rate, one message to
+    the same person per 6 seconds."""
+    return {
+        "telegram": ChannelPlan(1000.0 if settings.telegram_paid_broadcast else 30.0, 1.0),
+        "whatsapp": ChannelPlan(float(settings.whatsapp_messages_per_second), 6.0),
+    }
+
+
+def build_engine(
+    settings: Settings,
+    database: Database,
+    box: AddressBox,
+    senders: Mapping[str, Sender],
+    redis: Any | None,
+    worker: str,
+) -> BroadcastEngine:
+    plans = channel_plans(settings)
+    return BroadcastEngine(
+        database=database,
+        box=box,
+        senders=senders,
+        plans=plans,
+        limiters={c: limiter_for(plans[c], redis, c) for c in senders},
+        gate=RedisChatGate(redis) if redis is not None else LocalChatGate(),
+        worker=worker,
+        concurrency=settings.broadcast_concurrency,
+        telegram_paid=settings.telegram_paid_broadcast,
+    )

@@ -1,0 +1,208 @@
+"""The delivery ledger as workers use it: claim rows, mark them handed to the platform, record
+the outcome, and recover what a dead worker held.
+
+pending → claimed (a worker has it) → sending (the platform has it) → sent / failed / skipped,
+or back to pending to retry. A dead worker's claimed rows go back to pending (they were never
+handed over); its sending rows become uncertain (they may have arrived) and are never retried.
+On PostgreSQL several workers claim with FOR UPDATE SKIP LOCKED; SQLite runs one worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.broadcast_models import (
+    Broadcast,
+    BroadcastDelivery,
+    BroadcastStatus,
+    LedgerState,
+)
+from storage.models import ChannelState, utcnow
+from storage.repository import insert_for
+
+HEARTBEAT_PREFIX = "worker:"
+# A worker that has not beaten for this long is dead: what it held is recovered.
+DEAD_AFTER = timedelta(seconds=10)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one row after the platform answered."""
+
+    id: int
+    state: LedgerState
+    platform_message_id: str | None = None
+    error: str | None = None
+    retry_at: datetime | None = None  # with state PENDING
+
+
+async def beat(session: AsyncSession, worker: str) -> None:
+    """This worker is alive (written every second or so by the worker loop)."""
+    now = utcnow()
+    await session.execute(
+        insert_for(session, ChannelState)
+        .values(key=HEARTBEAT_PREFIX + worker, value=now.isoformat(), updated_at=now)
+        .on_conflict_do_update(
+            index_elements=["key"], set_={"value": now.isoformat(), "updated_at": now}
+        )
+    )
+
+
+async def retire(session: AsyncSession, worker: str) -> None:
+    """A clean stop: hand back what was claimed and not sent, and forget the heartbeat."""
+    await session.execute(
+        update(BroadcastDelivery)
+        .where(BroadcastDelivery.worker == worker, BroadcastDelivery.state == LedgerState.CLAIMED)
+        .values(state=LedgerState.PENDING, worker=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        delete(ChannelState).where(ChannelState.key == HEARTBEAT_PREFIX + worker)
+    )
+
+
+async def live_workers(session: AsyncSession) -> set[str]:
+    query = select(ChannelState.key).where(
+        ChannelState.key.startswith(HEARTBEAT_PREFIX),
+        ChannelState.updated_at >= utcnow() - DEAD_AFTER,
+    )
+    return {key.removeprefix(HEARTBEAT_PREFIX) for key in (await session.scalars(query)).all()}
+
+
+async def recover(session: AsyncSession) -> tuple[int, int]:
+    """Rows held by workers that are gone: claimed → pending, sending → uncertain.
+    Returns (handed back, uncertain)."""
+    alive = await live_workers(session)
+    held = BroadcastDelivery.worker.is_not(None) & BroadcastDelivery.worker.not_in(alive or {""})
+    back = await session.execute(
+        update(BroadcastDelivery)
+        .where(held, BroadcastDelivery.state == LedgerState.CLAIMED)
+        .values(state=LedgerState.PENDING, worker=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    lost = await session.execute(
+        update(BroadcastDelivery)
+        .where(held, BroadcastDelivery.state == LedgerState.SENDING)
+        .values(
+            state=LedgerState.UNCERTAIN,
+            error="the worker stopped while the platform had this message; not resent",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(back.rowcount), int(lost.rowcount)  # type: ignore[attr-defined]
+
+
+async def claim(
+    session: AsyncSession, channel: str, worker: str, limit: int
+) -> Sequence[BroadcastDelivery]:
+    """Up to `limit` pending rows of broadcasts being sent, oldest first; on PostgreSQL rows
+    another worker is claiming right now are skipped, not waited for."""
+    sending = select(Broadcast.id).where(Broadcast.status == BroadcastStatus.SENDING)
+    now = utcnow()
+    query = (
+        select(BroadcastDelivery.id)
+        .where(
+            BroadcastDelivery.broadcast_id.in_(sending),
+            BroadcastDelivery.channel == channel,
+            BroadcastDelivery.state == LedgerState.PENDING,
+            (BroadcastDelivery.next_attempt_at.is_(None))
+            | (BroadcastDelivery.next_attempt_at <= now),
+        )
+        .order_by(BroadcastDelivery.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list((await session.scalars(query)).all())
+    if not ids:
+        return []
+    claimed = await session.scalars(
+        update(BroadcastDelivery)
+        .where(BroadcastDelivery.id.in_(ids), BroadcastDelivery.state == LedgerState.PENDING)
+        .values(
+            state=LedgerState.CLAIMED,
+            worker=worker,
+            claimed_at=now,
+            attempts=BroadcastDelivery.attempts + 1,
+        )
+        .returning(BroadcastDelivery)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(claimed.all(), key=lambda row: row.id)
+
+
+async def hand_over(session: AsyncSession, ids: Sequence[int]) -> None:
+    """claimed → sending, just before these go to the platform."""
+    await session.execute(
+        update(BroadcastDelivery)
+        .where(BroadcastDelivery.id.in_(ids), BroadcastDelivery.state == LedgerState.CLAIMED)
+        .values(state=LedgerState.SENDING)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def record(session: AsyncSession, outcomes: Sequence[Outcome]) -> None:
+    """Each row's outcome, in one round trip (executemany by primary key)."""
+    if not outcomes:
+        return
+    now = utcnow()
+    values: list[dict[str, Any]] = []
+    for o in outcomes:
+        row: dict[str, Any] = {
+            "id": o.id,
+            "state": o.state,
+            "error": (o.error or "")[:300] or None,
+        }
+        if o.state is LedgerState.SENT:
+            row |= {"sent_at": now, "platform_message_id": o.platform_message_id, "worker": None}
+        elif o.state is LedgerState.PENDING:
+            row |= {"next_attempt_at": o.retry_at, "worker": None, "claimed_at": None}
+        else:
+            row["worker"] = None
+        values.append(row)
+    for keys in {tuple(sorted(v)) for v in values}:  # one executemany per shape
+        same = [v for v in values if tuple(sorted(v)) == keys]
+        await session.execute(update(BroadcastDelivery), same)
+
+
+async def finish_done(session: AsyncSession) -> list[int]:
+    """Broadcasts being sent with nothing left to send (or in flight) are done."""
+    open_states = (LedgerState.PENDING, LedgerState.CLAIMED, LedgerState.SENDING)
+    busy = select(BroadcastDelivery.broadcast_id).where(BroadcastDelivery.state.in_(open_states))
+    done = (
+        await session.scalars(
+            select(Broadcast.id).where(
+                Broadcast.status == BroadcastStatus.SENDING, Broadcast.id.not_in(busy)
+            )
+        )
+    ).all()
+    if done:
+        await session.execute(
+            update(Broadcast)
+            .where(Broadcast.id.in_(done))
+            .values(status=BroadcastStatus.DONE, finished_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    return list(done)
+
+
+async def progress(session: AsyncSession, broadcast_id: int) -> dict[tuple[str, str, str], int]:
+    """(language, channel, state) → rows, for the progress page."""
+    query = (
+        select(
+            BroadcastDelivery.language,
+            BroadcastDelivery.channel,
+            BroadcastDelivery.state,
+            func.count(),
+        )
+        .where(BroadcastDelivery.broadcast_id == broadcast_id)
+        .group_by(BroadcastDelivery.language, BroadcastDelivery.channel, BroadcastDelivery.state)
+    )
+    rows = (await session.execute(query)).all()
+    return {(lang, channel, str(state)): int(n) for lang, channel, state, n in rows}

@@ -1,0 +1,272 @@
+"""The broadcast engine: rate arithmetic, what is sent to whom, and the ledger's promises —
+nobody twice, nobody left out, a dead worker's rows recovered (claimed → sent later, in the
+platform's hands → uncertain, never resent) — against the fake Telegram Bot API, with the
+real python-telegram-bot, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from bot.broadcasting import (
+    BroadcastEngine,
+    ChannelPlan,
+    LocalChatGate,
+    Recipient,
+    lanes_and_batch,
+    limiter_for,
+    pace,
+    plan_row,
+)
+from bot.channels import telegram
+from bot.delivery import Outgoing
+from storage import broadcasts, ledger, subscriptions
+from storage import repository as repo
+from storage.broadcast_models import (
+    Broadcast,
+    BroadcastDelivery,
+    BroadcastStatus,
+    BroadcastVariant,
+    LedgerState,
+)
+from storage.crypto import AddressBox
+from storage.db import Database
+from storage.models import ChannelState, Contact, StaffRole, utcnow
+from storage.staff import create_user
+from tests.fakes import FakeTelegram, fake_telegram
+from tests.web.conftest import offline_settings
+
+BOX = AddressBox.from_settings("", "broadcast-tests-secret-key-0123456789")
+TEXTS = {"en": "Cyclone warning: stay indoors tonight.", "bn": "ঘূর্ণিঝড় সতর্কতা: আজ রাতে ঘরে থাকুন।"}
+
+
+@pytest.mark.parametrize("limit", [30, 80, 1000])
+def test_the_pace_never_fills_a_second_past_the_limit_and_keeps_close_to_it(limit: int) -> None:
+    chosen = pace(limit)
+    assert chosen.sustained + chosen.burst <= limit * 0.99
+    assert chosen.sustained >= limit * 0.95
+    assert chosen.rate.limit == int(chosen.sustained * 10)
+
+
+@pytest.mark.parametrize(("limit", "concurrency"), [(30, 100), (1000, 100), (1000, 8), (80, 1)])
+def test_lanes_times_batch_is_never_more_than_the_send_concurrency(
+    limit: int, concurrency: int
+) -> None:
+    lanes, batch = lanes_and_batch(limit, concurrency)
+    assert lanes * batch <= concurrency
+    assert batch <= max(1, limit * 0.1)
+
+
+def _row(channel: str = "whatsapp") -> BroadcastDelivery:
+    return BroadcastDelivery(id=1, broadcast_id=1, contact_id="c", channel=channel, language="en")
+
+
+def test_what_is_not_sent_and_why() -> None:
+    now = utcnow()
+    variant = BroadcastVariant(language="en", text="Vaccination day on Friday")
+    plain = Broadcast(id=1, title="t", topic="health")
+    fresh = Recipient("9607000001", True, True, now - timedelta(hours=1))
+    stale = Recipient("9607000001", True, True, now - timedelta(hours=30))
+
+    def planned(recipient: Recipient | None, broadcast: Broadcast = plain) -> object:
+        return plan_row(_row(), recipient, variant, broadcast, False, now)
+
+    assert isinstance(planned(fresh), Outgoing)
+    reasons = {
+        "unsubscribed": planned(Recipient("x", True, False, now)),
+        "unreachable": planned(Recipient("x", False, True, now)),
+        "window": planned(stale),
+    }
+    for word, outcome in reasons.items():
+        assert isinstance(outcome, ledger.Outcome)
+        assert outcome.state is LedgerState.SKIPPED
+        assert word in (outcome.error or ""), outcome
+    template = {"name": "health_alert", "language": "en", "parameters": ["Friday"]}
+    with_template = Broadcast(id=1, title="t", topic="health", whatsapp_template=template)
+    outgoing = planned(stale, with_template)
+    assert isinstance(outgoing, Outgoing)
+    assert outgoing.template == template
+
+
+@pytest.fixture
+def telegram_fake() -> Iterator[FakeTelegram]:
+    with fake_telegram() as fake:
+        yield fake
+
+
+async def _people(database: Database, n: int, language: str = "en", first: int = 0) -> list[int]:
+    chats = list(range(8_000_000 + first, 8_000_000 + first + n))
+    async with database.session() as session:
+        for chat in chats:
+            cid = f"c{chat}"
+            await repo.touch_contact(session, cid, "telegram", BOX.seal(str(chat)))
+            await repo.set_language(session, cid, language)
+            await subscriptions.subscribe(session, cid)
+    return chats
+
+
+async def _approved(database: Database) -> int:
+    async with database.session() as session:
+        author = await create_user(session, "author@sahay.test", "x" * 12, StaffRole.STAFF)
+        checker = await create_user(session, "checker@sahay.test", "y" * 12, StaffRole.STAFF)
+        broadcast = Broadcast(title="Cyclone", topic="weather", author_id=author.id)
+        session.add(broadcast)
+        await session.flush()
+        for language, text in TEXTS.items():
+            variant = await broadcasts.write_variant(session, broadcast, language, text, author)
+            await broadcasts.review(session, variant, checker)
+        await broadcasts.approve(session, broadcast, checker)
+        await broadcasts.start(session, broadcast)
+        return broadcast.id
+
+
+@pytest.fixture
+async def engine(
+    database: Database, telegram_fake: FakeTelegram
+) -> AsyncIterator[BroadcastEngine]:
+    settings = offline_settings(
+        database.url,
+        telegram_bot_token=telegram_fake.token,
+        telegram_api_base_url=telegram_fake.base_url,
+    )
+    bot = telegram.make_bot(settings)
+    plan = ChannelPlan(limit=200, chat_interval=1.0)
+    async with bot:
+        yield BroadcastEngine(
+            database=database,
+            box=BOX,
+            senders={"telegram": telegram.TelegramSender(bot)},
+            plans={"telegram": plan},
+            limiters={"telegram": limiter_for(plan, None, "telegram")},
+            gate=LocalChatGate(),
+            worker="w-test",
+        )
+
+
+async def drain(engine: BroadcastEngine) -> None:
+    while await engine.send_batch("telegram"):
+        pass
+
+
+async def ledger_states(database: Database, broadcast_id: int) -> Counter[str]:
+    async with database.session() as session:
+        return Counter(await broadcasts.count_by_state(session, broadcast_id))
+
+
+async def test_everyone_subscribed_gets_it_once_in_their_language(
+    database: Database, engine: BroadcastEngine, telegram_fake: FakeTelegram
+) -> None:
+    english = await _people(database, 12, "en")
+    bengali = await _people(database, 7, "bn", first=100)
+    spanish = await _people(database, 3, "es", first=200)  # no variant, no fallback: left out
+    quiet = await _people(database, 2, "en", first=300)
+    async with database.session() as session:
+        for chat in quiet:
+            await subscriptions.unsubscribe(session, f"c{chat}")
+    broadcast_id = await _approved(database)
+    await drain(engine)
+    sent = Counter(int(m["chat_id"]) for m in telegram_fake.sent)
+    assert set(sent) == set(english + bengali)
+    assert set(sent.values()) == {1}
+    assert {telegram_fake.texts(c)[0] for c in bengali} == {TEXTS["bn"]}
+    assert not set(spanish + quiet) & set(sent)
+    assert await ledger_states(database, broadcast_id) == {"sent": 19}
+    async with database.session() as session:
+        assert await ledger.finish_done(session) == [broadcast_id]
+    # Starting it again adds nobody: the ledger holds one row per person.
+    async with database.session() as session:
+        broadcast = await session.get(Broadcast, broadcast_id)
+        assert broadcast is not None
+        broadcast.status = BroadcastStatus.APPROVED
+        assert await broadcasts.start(session, broadcast) == 0
+
+
+async def test_a_dead_workers_rows_are_recovered_and_nobody_gets_it_twice(
+    database: Database, engine: BroadcastEngine, telegram_fake: FakeTelegram
+) -> None:
+    chats = await _people(database, 30)
+    broadcast_id = await _approved(database)
+    # A worker claimed 10 rows, handed 4 of them to Telegram, then was killed (no heartbeat).
+    async with database.session() as session:
+        await ledger.beat(session, "w-dead")
+        held = await ledger.claim(session, "telegram", "w-dead", 10)
+        await ledger.hand_over(session, [r.id for r in held[:4]])
+    async with database.session() as session:
+        assert await ledger.recover(session) == (0, 0)  # still alive: nothing taken from it
+        long_ago = utcnow() - timedelta(minutes=1)  # its last heartbeat
+        await session.execute(
+            update(ChannelState)
+            .where(ChannelState.key == "worker:w-dead")
+            .values(updated_at=long_ago)
+        )
+        assert await ledger.recover(session) == (6, 4)
+    await drain(engine)
+    sent = Counter(int(m["chat_id"]) for m in telegram_fake.sent)
+    assert max(sent.values()) == 1
+    assert len(sent) == 26
+    assert await ledger_states(database, broadcast_id) == {"sent": 26, "uncertain": 4}
+    uncertain_chats = {chats[i] for i in range(4)}
+    assert not uncertain_chats & set(sent)  # never resent automatically
+
+
+async def test_telegram_429_waits_and_403_marks_the_person_unreachable(
+    database: Database, engine: BroadcastEngine, telegram_fake: FakeTelegram
+) -> None:
+    await _people(database, 3)
+    broadcast_id = await _approved(database)
+    telegram_fake.fail_next(429, "Too Many Requests: retry after 1", retry_after=1)
+    telegram_fake.fail_next(403, "Forbidden: bot was blocked by the user")
+    await engine.send_batch("telegram")
+    states = await ledger_states(database, broadcast_id)
+    assert states["failed"] == 1
+    assert states["pending"] == 1  # the 429: again after retry_after
+    await asyncio.sleep(1.1)
+    await drain(engine)
+    assert await ledger_states(database, broadcast_id) == {"sent": 2, "failed": 1}
+    async with database.session() as session:
+        unreachable = await session.scalar(
+            select(func.count()).select_from(Contact).where(Contact.reachable.is_(False))
+        )
+    assert unreachable == 1
+
+
+async def test_replies_go_before_broadcasts(
+    database: Database, engine: BroadcastEngine, telegram_fake: FakeTelegram
+) -> None:
+    [chat] = await _people(database, 1)
+    await _approved(database)
+    async with database.session() as session:
+        await repo.add_outbound(
+            session,
+            contact_id=f"c{chat}",
+            channel="telegram",
+            in_reply_to=None,
+            message_key="casework.reply",
+            language="en",
+            text="Your caseworker will call you.",
+            buttons=[],
+        )
+    assert await engine.send_batch("telegram") == 0
+    assert telegram_fake.sent == []
+
+
+async def test_workers_on_postgresql_never_claim_the_same_row(database: Database) -> None:
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite runs one worker")
+    await _people(database, 60)
+    await _approved(database)
+
+    async def claim(worker: str) -> list[int]:
+        async with database.session() as session:
+            rows = await ledger.claim(session, "telegram", worker, 25)
+            await asyncio.sleep(0.2)  # hold the row locks while the others claim
+            return [r.id for r in rows]
+
+    got = await asyncio.gather(*(claim(f"w{i}") for i in range(3)))
+    ids = [i for batch in got for i in batch]
+    assert len(ids) == len(set(ids)) == 60
