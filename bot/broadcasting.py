@@ -39,7 +39,6 @@ from storage import repository as repo
 from storage.broadcast_models import (
     ALL_TOPICS,
     Broadcast,
-    BroadcastDelivery,
     BroadcastVariant,
     LedgerState,
     Subscription,
@@ -50,6 +49,7 @@ from storage.models import Contact, OutboundRecord, OutboundStatus, utcnow
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
+REPLY_CHECK = 0.2  # seconds between looks for queued replies (they go first)
 
 
 # Rate arithmetic (pure).
@@ -78,7 +78,7 @@ def pace(limit: float, margin: float = 0.01) -> Pace:
 def lanes_and_batch(limit: float, concurrency: int) -> tuple[int, int]:
     """Enough lanes to keep the limiter busy; batches small enough that a batch waits
     about a tenth of a second for its slots. lanes × batch never exceeds `concurrency`."""
-    lanes = max(1, min(4, concurrency))
+    lanes = max(1, min(8, concurrency, math.ceil(limit / 100)))
     batch = max(1, min(concurrency // lanes, math.ceil(limit * 0.1 / lanes)))
     return lanes, batch
 
@@ -161,7 +161,7 @@ class Recipient:
 
 
 def plan_row(
-    row: BroadcastDelivery,
+    row: ledger.Claimed,
     recipient: Recipient | None,
     variant: BroadcastVariant | None,
     broadcast: Broadcast,
@@ -201,9 +201,7 @@ def plan_row(
     )
 
 
-def outcome_of(
-    row: BroadcastDelivery, error: DeliveryError | None, sent_id: str
-) -> ledger.Outcome:
+def outcome_of(row: ledger.Claimed, error: DeliveryError | None, sent_id: str) -> ledger.Outcome:
     if error is None:
         return ledger.Outcome(row.id, LedgerState.SENT, platform_message_id=sent_id)
     if isinstance(error, RateLimited | Transient) and row.attempts < MAX_ATTEMPTS:
@@ -226,6 +224,7 @@ class BroadcastEngine:
     telegram_paid: bool = False
     idle_seconds: float = 0.5
     _paused_until: dict[str, float] = field(default_factory=dict)
+    _replies_checked: dict[str, tuple[float, bool]] = field(default_factory=dict)
     _variants: dict[int, tuple[Broadcast, dict[str, BroadcastVariant]]] = field(
         default_factory=dict
     )
@@ -276,6 +275,16 @@ class BroadcastEngine:
                     await asyncio.wait_for(stop.wait(), self.idle_seconds)
 
     async def _replies_waiting(self, channel: str) -> bool:
+        """Whether replies are queued on this channel (asked at most every REPLY_CHECK s)."""
+        now = time.monotonic()
+        checked, waiting = self._replies_checked.get(channel, (0.0, False))
+        if now - checked < REPLY_CHECK:
+            return waiting
+        waiting = await self._ask_replies_waiting(channel)
+        self._replies_checked[channel] = (now, waiting)
+        return waiting
+
+    async def _ask_replies_waiting(self, channel: str) -> bool:
         async with self.database.session() as session:
             query = select(
                 exists().where(
@@ -294,15 +303,17 @@ class BroadcastEngine:
         if await self._replies_waiting(channel):
             return 0
         _lanes, batch = lanes_and_batch(self.plans[channel].limit, self.concurrency)
-        async with self.database.session() as session:
-            rows = await ledger.claim(session, channel, self.worker, batch)
-            if not rows:
-                return 0
-            recipients = await self._recipients(session, rows)
-            await self._load_variants(session, {r.broadcast_id for r in rows})
+        async with self.database.engine.begin() as conn:
+            rows = await ledger.claim(conn, channel, self.worker, batch)
+        if not rows:
+            return 0
+        await self._load_variants({r.broadcast_id for r in rows})
+        topics = {self._variants[r.broadcast_id][0].topic for r in rows}
+        async with self.database.engine.connect() as conn:
+            recipients = await self._recipients(conn, rows, topics)
         now = utcnow()
         outcomes: list[ledger.Outcome] = []
-        ready: list[tuple[BroadcastDelivery, Outgoing]] = []
+        ready: list[tuple[ledger.Claimed, Outgoing]] = []
         for row in rows:
             broadcast, by_language = self._variants[row.broadcast_id]
             planned = plan_row(
@@ -329,9 +340,16 @@ class BroadcastEngine:
                 sendable.append((row, message))
         blocked: list[tuple[str, str]] = []
         if sendable:
-            async with self.database.session() as session:
-                await ledger.hand_over(session, [row.id for row, _ in sendable])
-            results = await asyncio.gather(*(self._send(channel, m) for _, m in sendable))
+            # A batch within the limiter's burst takes its slots at once and goes out
+            # together; a larger one (slow channels) sends each message as its slot comes.
+            together = len(sendable) <= pace(self.plans[channel].limit).burst
+            if together:
+                await self.limiters[channel].try_acquire_async(channel, weight=len(sendable))
+            async with self.database.engine.begin() as conn:
+                await ledger.hand_over(conn, [row.id for row, _ in sendable])
+            results = await asyncio.gather(
+                *(self._send(channel, m, paced=not together) for _, m in sendable)
+            )
             for (row, _message), (error, sent_id) in zip(sendable, results, strict=True):
                 outcomes.append(outcome_of(row, error, sent_id))
                 if error is None:
@@ -340,14 +358,19 @@ class BroadcastEngine:
                     self._paused_until[channel] = time.monotonic() + (error.retry_after or 1.0)
                 elif isinstance(error, Unreachable):
                     blocked.append((row.contact_id, error.reason))
-        async with self.database.session() as session:
-            await ledger.record(session, outcomes)
-            for contact_id, reason in blocked:
-                await repo.mark_unreachable(session, contact_id, reason)
+        async with self.database.engine.begin() as conn:
+            await ledger.record(conn, outcomes)
+        if blocked:
+            async with self.database.session() as session:
+                for contact_id, reason in blocked:
+                    await repo.mark_unreachable(session, contact_id, reason)
         return len(rows)
 
-    async def _send(self, channel: str, message: Outgoing) -> tuple[DeliveryError | None, str]:
-        await self.limiters[channel].try_acquire_async(channel)
+    async def _send(
+        self, channel: str, message: Outgoing, paced: bool
+    ) -> tuple[DeliveryError | None, str]:
+        if paced:
+            await self.limiters[channel].try_acquire_async(channel)
         try:
             return None, await self.senders[channel].send(message)
         except DeliveryError as exc:
@@ -356,14 +379,10 @@ class BroadcastEngine:
             return Transient(f"{type(exc).__name__}"), ""
 
     async def _recipients(
-        self, session: Any, rows: Sequence[BroadcastDelivery]
+        self, session: Any, rows: Sequence[ledger.Claimed], topics: set[str]
     ) -> dict[str, Recipient]:
         ids = sorted({r.contact_id for r in rows})
-        topics = {r.broadcast_id for r in rows}
-        broadcasts = (
-            await session.scalars(select(Broadcast).where(Broadcast.id.in_(topics)))
-        ).all()
-        wanted = {b.topic for b in broadcasts} | {ALL_TOPICS}
+        wanted = topics | {ALL_TOPICS}
         subscribed = set(
             (
                 await session.scalars(
@@ -376,20 +395,25 @@ class BroadcastEngine:
             ).all()
         )
         found: dict[str, Recipient] = {}
-        for contact in (await session.scalars(select(Contact).where(Contact.id.in_(ids)))).all():
+        columns = select(
+            Contact.id, Contact.address, Contact.reachable, Contact.last_inbound_at
+        ).where(Contact.id.in_(ids))
+        for cid, sealed, reachable, last_inbound in (await session.execute(columns)).all():
             try:
-                address = self.box.open(contact.address) if contact.address else None
+                address = self.box.open(sealed) if sealed else None
             except AddressUnreadable:
                 address = None
-            found[contact.id] = Recipient(
-                address, contact.reachable, contact.id in subscribed, contact.last_inbound_at
-            )
+            found[cid] = Recipient(address, reachable, cid in subscribed, last_inbound)
         return found
 
-    async def _load_variants(self, session: Any, broadcast_ids: set[int]) -> None:
+    async def _load_variants(self, broadcast_ids: set[int]) -> None:
         missing = broadcast_ids - set(self._variants)
         if not missing:
             return
+        async with self.database.session() as session:
+            await self._read_variants(session, missing)
+
+    async def _read_variants(self, session: Any, missing: set[int]) -> None:
         for broadcast in (
             await session.scalars(select(Broadcast).where(Broadcast.id.in_(missing)))
         ).all():

@@ -57,6 +57,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         gate = build_gateway(settings, pipeline, http, bot)
         polling: asyncio.Task[None] | None = None
         if bot is not None:
+            # Before any send: the connection pools (getMe may fail; sends are retried).
+            with contextlib.suppress(TelegramError):
+                await bot.initialize()
             polling = asyncio.create_task(_telegram(settings, bot, gate, stop))
         logger.info("Worker started (channels: %s)", ", ".join(gate.engine.channels) or "none")
         broadcasting = _broadcasts(settings, gate, stop)
@@ -72,6 +75,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         if polling is not None:
             await polling
         await broadcasting
+        if bot is not None:  # the replies and broadcasts still needed it after setWebhook
+            with contextlib.suppress(TelegramError):
+                await bot.shutdown()
     await database.dispose()
     logger.info("Worker stopped")
 
@@ -111,23 +117,18 @@ def _broadcasts(
 async def _telegram(
     settings: Settings, bot: Bot, gate: gateway.Gateway, stop: asyncio.Event
 ) -> None:
-    """Webhook mode: register it (retrying until Telegram answers). Polling mode: poll."""
-    try:
-        with contextlib.suppress(TelegramError):
-            await bot.initialize()
-        if settings.telegram_webhook_url:
-            while not stop.is_set():
-                try:
-                    await telegram.set_webhook(bot, settings)
-                    return
-                except TelegramError as exc:
-                    logger.warning("setWebhook failed (%s); retrying", type(exc).__name__)
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), 10)
-            return
+    """Webhook mode: register it (retrying until Telegram answers). Polling mode: poll.
+    The bot stays up after either: replies and broadcasts go out through it."""
+    if not settings.telegram_webhook_url:
         await telegram.poll(
             bot, gate.pipeline, gate.schedule, stop, settings.telegram_poll_timeout_seconds
         )
-    finally:
-        with contextlib.suppress(TelegramError):
-            await bot.shutdown()
+        return
+    while not stop.is_set():
+        try:
+            await telegram.set_webhook(bot, settings)
+            return
+        except TelegramError as exc:
+            logger.warning("setWebhook failed (%s); retrying", type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 10)

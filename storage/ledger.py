@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.broadcast_models import (
     Broadcast,
@@ -26,9 +25,24 @@ from storage.broadcast_models import (
 from storage.models import ChannelState, utcnow
 from storage.repository import insert_for
 
+# The hot path (claim, hand over, record) also runs on a bare connection: no ORM session
+# per batch at a thousand messages a second.
+Executor = AsyncSession | AsyncConnection
 HEARTBEAT_PREFIX = "worker:"
 # A worker that has not beaten for this long is dead: what it held is recovered.
 DEAD_AFTER = timedelta(seconds=10)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A ledger row a worker holds (plain values: no ORM object per message)."""
+
+    id: int
+    broadcast_id: int
+    contact_id: str
+    channel: str
+    language: str
+    attempts: int
 
 
 @dataclass(frozen=True)
@@ -98,9 +112,7 @@ async def recover(session: AsyncSession) -> tuple[int, int]:
     return int(back.rowcount), int(lost.rowcount)  # type: ignore[attr-defined]
 
 
-async def claim(
-    session: AsyncSession, channel: str, worker: str, limit: int
-) -> Sequence[BroadcastDelivery]:
+async def claim(session: Executor, channel: str, worker: str, limit: int) -> list[Claimed]:
     """Up to `limit` pending rows of broadcasts being sent, oldest first; on PostgreSQL rows
     another worker is claiming right now are skipped, not waited for."""
     sending = select(Broadcast.id).where(Broadcast.status == BroadcastStatus.SENDING)
@@ -117,12 +129,13 @@ async def claim(
         .order_by(BroadcastDelivery.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
+    bind = session.get_bind() if isinstance(session, AsyncSession) else session
+    if bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     ids = list((await session.scalars(query)).all())
     if not ids:
         return []
-    claimed = await session.scalars(
+    claimed = await session.execute(
         update(BroadcastDelivery)
         .where(BroadcastDelivery.id.in_(ids), BroadcastDelivery.state == LedgerState.PENDING)
         .values(
@@ -131,13 +144,20 @@ async def claim(
             claimed_at=now,
             attempts=BroadcastDelivery.attempts + 1,
         )
-        .returning(BroadcastDelivery)
+        .returning(
+            BroadcastDelivery.id,
+            BroadcastDelivery.broadcast_id,
+            BroadcastDelivery.contact_id,
+            BroadcastDelivery.channel,
+            BroadcastDelivery.language,
+            BroadcastDelivery.attempts,
+        )
         .execution_options(synchronize_session=False)
     )
-    return sorted(claimed.all(), key=lambda row: row.id)
+    return sorted((Claimed(*row) for row in claimed.all()), key=lambda row: row.id)
 
 
-async def hand_over(session: AsyncSession, ids: Sequence[int]) -> None:
+async def hand_over(session: Executor, ids: Sequence[int]) -> None:
     """claimed → sending, just before these go to the platform."""
     await session.execute(
         update(BroadcastDelivery)
@@ -147,28 +167,38 @@ async def hand_over(session: AsyncSession, ids: Sequence[int]) -> None:
     )
 
 
-async def record(session: AsyncSession, outcomes: Sequence[Outcome]) -> None:
-    """Each row's outcome, in one round trip (executemany by primary key)."""
+_TABLE: Table = BroadcastDelivery.__table__  # type: ignore[assignment]
+_RECORD = (  # Core, not ORM: a plain executemany
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id"))
+    .values(
+        state=bindparam("new_state"),
+        error=bindparam("new_error"),
+        worker=None,
+        sent_at=bindparam("new_sent_at"),
+        platform_message_id=bindparam("new_platform_id"),
+        next_attempt_at=bindparam("new_retry_at"),
+    )
+)
+
+
+async def record(session: Executor, outcomes: Sequence[Outcome]) -> None:
+    """Each row's outcome, in one round trip (executemany)."""
     if not outcomes:
         return
     now = utcnow()
-    values: list[dict[str, Any]] = []
-    for o in outcomes:
-        row: dict[str, Any] = {
-            "id": o.id,
-            "state": o.state,
-            "error": (o.error or "")[:300] or None,
+    values = [
+        {
+            "row_id": o.id,
+            "new_state": o.state.value,
+            "new_error": o.error[:300] if o.error else None,
+            "new_sent_at": now if o.state is LedgerState.SENT else None,
+            "new_platform_id": o.platform_message_id,
+            "new_retry_at": o.retry_at,
         }
-        if o.state is LedgerState.SENT:
-            row |= {"sent_at": now, "platform_message_id": o.platform_message_id, "worker": None}
-        elif o.state is LedgerState.PENDING:
-            row |= {"next_attempt_at": o.retry_at, "worker": None, "claimed_at": None}
-        else:
-            row["worker"] = None
-        values.append(row)
-    for keys in {tuple(sorted(v)) for v in values}:  # one executemany per shape
-        same = [v for v in values if tuple(sorted(v)) == keys]
-        await session.execute(update(BroadcastDelivery), same)
+        for o in outcomes
+    ]
+    await session.execute(_RECORD, values)
 
 
 async def finish_done(session: AsyncSession) -> list[int]:

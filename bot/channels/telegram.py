@@ -31,6 +31,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from telegram import error as tg
 from telegram.request import HTTPXRequest
 
+from bot.channels.aiohttp_request import AiohttpRequest
 from bot.channels.base import InboundMessage, MessageIgnored
 from bot.delivery import Outgoing, RateLimited, Rejected, Transient, Unreachable
 from bot.pipeline import Accepted, Pipeline, option_reference
@@ -64,7 +65,7 @@ def make_bot(settings: Settings) -> Bot:
     return Bot(
         settings.telegram_bot_token,
         base_url=settings.telegram_api_base_url,
-        request=HTTPXRequest(connection_pool_size=16, connect_timeout=10, read_timeout=20),
+        request=AiohttpRequest(connection_pool_size=128, connect_timeout=10, read_timeout=20),
         get_updates_request=HTTPXRequest(
             connect_timeout=10, read_timeout=settings.telegram_poll_timeout_seconds + 10
         ),

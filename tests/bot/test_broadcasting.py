@@ -29,7 +29,6 @@ from storage import broadcasts, ledger, subscriptions
 from storage import repository as repo
 from storage.broadcast_models import (
     Broadcast,
-    BroadcastDelivery,
     BroadcastStatus,
     BroadcastVariant,
     LedgerState,
@@ -62,8 +61,8 @@ def test_lanes_times_batch_is_never_more_than_the_send_concurrency(
     assert batch <= max(1, limit * 0.1)
 
 
-def _row(channel: str = "whatsapp") -> BroadcastDelivery:
-    return BroadcastDelivery(id=1, broadcast_id=1, contact_id="c", channel=channel, language="en")
+def _row(channel: str = "whatsapp") -> ledger.Claimed:
+    return ledger.Claimed(1, 1, "c", channel, "en", 1)
 
 
 def test_what_is_not_sent_and_why() -> None:
