@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from pyrate_limiter import GCRA, Duration, Limiter, Rate, RedisStateStore, StateBucket
+from pyrate_limiter import Limiter
 from sqlalchemy import exists, select
 
 from bot.channels import whatsapp
@@ -33,8 +32,18 @@ from bot.delivery import (
     Unreachable,
     backoff,
 )
+from bot.rates import (
+    ChannelPlan,
+    ChatGate,
+    LocalChatGate,
+    RedisChatGate,
+    channel_plans,
+    lanes_and_batch,
+    limiter_for,
+    pace,
+)
 from bot.settings import Settings
-from storage import ledger
+from storage import broadcasts, ledger
 from storage import repository as repo
 from storage.broadcast_models import (
     ALL_TOPICS,
@@ -50,103 +59,6 @@ from storage.models import Contact, OutboundRecord, OutboundStatus, utcnow
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 REPLY_CHECK = 0.2  # seconds between looks for queued replies (they go first)
-
-
-# Rate arithmetic (pure).
-
-
-@dataclass(frozen=True)
-class Pace:
-    """How fast to send so that no one-second window ever holds more than `limit` messages:
-    a sustained rate plus a small burst, together just under the limit."""
-
-    limit: float
-    sustained: float
-    burst: int
-
-    @property
-    def rate(self) -> Rate:
-        # Rates are whole numbers per interval: per 10 s keeps one decimal of precision.
-        return Rate(int(self.sustained * 10), Duration.SECOND * 10, burst=self.burst)
-
-
-def pace(limit: float, margin: float = 0.01) -> Pace:
-    burst = max(1, int(limit // 50))
-    return Pace(limit, limit * (1 - margin) - burst, burst)
-
-
-def lanes_and_batch(limit: float, concurrency: int) -> tuple[int, int]:
-    """Enough lanes to keep the limiter busy; batches small enough that a batch waits
-    about a tenth of a second for its slots. lanes × batch never exceeds `concurrency`."""
-    lanes = max(1, min(8, concurrency, math.ceil(limit / 100)))
-    batch = max(1, min(concurrency // lanes, math.ceil(limit * 0.1 / lanes)))
-    return lanes, batch
-
-
-# One message per person per interval (Telegram 1 s, WhatsApp's pair rate 6 s).
-
-
-class ChatGate(Protocol):
-    async def admit(self, keys: Sequence[str], interval: float) -> list[float]:
-        """For each key: 0 if a message may go now (and the slot is taken), else the
-        seconds to wait."""
-        ...
-
-
-@dataclass
-class LocalChatGate:
-    _until: dict[str, float] = field(default_factory=dict)
-
-    async def admit(self, keys: Sequence[str], interval: float) -> list[float]:
-        now = time.monotonic()
-        if len(self._until) > 100_000:
-            self._until = {k: t for k, t in self._until.items() if t > now}
-        waits = []
-        for key in keys:
-            free = self._until.get(key, 0.0)
-            if free <= now:
-                self._until[key] = now + interval
-                waits.append(0.0)
-            else:
-                waits.append(free - now)
-        return waits
-
-
-@dataclass
-class RedisChatGate:
-    redis: Any  # redis.asyncio.Redis
-    prefix: str = "sahay:chat:"
-
-    async def admit(self, keys: Sequence[str], interval: float) -> list[float]:
-        ms = max(1, int(interval * 1000))
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.set(self.prefix + key, 1, nx=True, px=ms)
-            taken = await pipe.execute()
-        waits = [0.0] * len(keys)
-        busy = [i for i, ok in enumerate(taken) if not ok]
-        if busy:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for i in busy:
-                    pipe.pttl(self.prefix + keys[i])
-                left = await pipe.execute()
-            for i, remaining in zip(busy, left, strict=True):
-                waits[i] = max(int(remaining), 1) / 1000
-        return waits
-
-
-@dataclass(frozen=True)
-class ChannelPlan:
-    limit: float
-    chat_interval: float
-
-
-def limiter_for(plan: ChannelPlan, redis: Any | None, key: str) -> Limiter:
-    rate = pace(plan.limit).rate
-    if redis is None:
-        return Limiter(StateBucket([rate], algorithm=GCRA()), buffer_ms=0)
-    store = RedisStateStore(redis, f"sahay:rate:{key}")
-    return Limiter(StateBucket([rate], store=store, algorithm=GCRA()), buffer_ms=0)
 
 
 # What to do with one claimed row (pure).
@@ -252,7 +164,10 @@ class BroadcastEngine:
             async with self.database.session() as session:
                 await ledger.beat(session, self.worker)
                 back, lost = await ledger.recover(session)
+                started = await broadcasts.start_due(session)
                 done = await ledger.finish_done(session)
+            for broadcast_id in started:
+                logger.info("Scheduled broadcast %d started", broadcast_id)
             if back or lost:
                 logger.warning(
                     "Recovered a stopped worker's rows: %d again, %d uncertain", back, lost
@@ -423,16 +338,6 @@ class BroadcastEngine:
                 )
             ).all()
             self._variants[broadcast.id] = (broadcast, {v.language: v for v in found})
-
-
-def channel_plans(settings: Settings) -> dict[str, ChannelPlan]:
-    """The platforms' limits: Telegram 30 messages/s (1000 with paid broadcasts) and one per
-    second per chat; WhatsApp 80/s per number (up to 1000) and its pair rate, one message to
-    the same person per 6 seconds."""
-    return {
-        "telegram": ChannelPlan(1000.0 if settings.telegram_paid_broadcast else 30.0, 1.0),
-        "whatsapp": ChannelPlan(float(settings.whatsapp_messages_per_second), 6.0),
-    }
 
 
 def build_engine(

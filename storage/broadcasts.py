@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, select
+from sqlalchemy import Select, and_, case, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.broadcast_models import (
@@ -238,3 +238,53 @@ async def count_by_state(session: AsyncSession, broadcast_id: int) -> dict[str, 
         .group_by(BroadcastDelivery.state)
     )
     return {str(state): int(n) for state, n in (await session.execute(query)).all()}
+
+
+async def schedule(session: AsyncSession, broadcast: Broadcast, at: datetime) -> None:
+    if broadcast.status is not BroadcastStatus.APPROVED:
+        raise BroadcastError("only an approved broadcast can be scheduled")
+    broadcast.status, broadcast.scheduled_at = BroadcastStatus.SCHEDULED, at
+
+
+async def start_due(session: AsyncSession) -> list[int]:
+    """Scheduled broadcasts whose time has come start (the worker asks every second)."""
+    due = (
+        await session.scalars(
+            select(Broadcast).where(
+                Broadcast.status == BroadcastStatus.SCHEDULED, Broadcast.scheduled_at <= utcnow()
+            )
+        )
+    ).all()
+    for broadcast in due:
+        await start(session, broadcast)
+    return [b.id for b in due]
+
+
+async def pause(session: AsyncSession, broadcast: Broadcast) -> None:
+    """No new sends; what a worker already holds goes out (at most its batch)."""
+    if broadcast.status is not BroadcastStatus.SENDING:
+        raise BroadcastError("only a broadcast being sent can be paused")
+    broadcast.status = BroadcastStatus.PAUSED
+
+
+async def resume(session: AsyncSession, broadcast: Broadcast) -> None:
+    if broadcast.status is not BroadcastStatus.PAUSED:
+        raise BroadcastError("only a paused broadcast can be resumed")
+    broadcast.status = BroadcastStatus.SENDING
+
+
+async def cancel(session: AsyncSession, broadcast: Broadcast) -> int:
+    """Stop for good: nobody not yet sent to gets it. Returns the rows left unsent."""
+    if broadcast.status in (BroadcastStatus.DONE, BroadcastStatus.CANCELLED):
+        raise BroadcastError("this broadcast is already " + broadcast.status)
+    broadcast.status, broadcast.finished_at = BroadcastStatus.CANCELLED, utcnow()
+    result = await session.execute(
+        update(BroadcastDelivery)
+        .where(
+            BroadcastDelivery.broadcast_id == broadcast.id,
+            BroadcastDelivery.state == LedgerState.PENDING,
+        )
+        .values(state=LedgerState.SKIPPED, error="the broadcast was cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

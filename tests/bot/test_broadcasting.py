@@ -13,18 +13,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.broadcasting import (
-    BroadcastEngine,
-    ChannelPlan,
-    LocalChatGate,
-    Recipient,
-    lanes_and_batch,
-    limiter_for,
-    pace,
-    plan_row,
-)
+from bot.broadcasting import BroadcastEngine, Recipient, plan_row
 from bot.channels import telegram
 from bot.delivery import Outgoing
+from bot.rates import ChannelPlan, LocalChatGate, lanes_and_batch, limiter_for, pace
 from storage import broadcasts, ledger, subscriptions
 from storage import repository as repo
 from storage.broadcast_models import (

@@ -151,3 +151,32 @@ async def test_the_preview_says_who_gets_what_and_who_is_left_out(database: Data
         )
         await broadcasts.approve(session, broadcast, other)
         assert await broadcasts.start(session, broadcast) == 2
+
+
+async def test_schedule_pause_resume_and_cancel(database: Database) -> None:
+    author, other = await _staff(database)
+    for n in range(4):
+        await _contact(database, f"p{n}", "telegram", "en")
+    broadcast_id = await _draft(database, author)
+    async with database.session() as session:
+        broadcast = await session.get(Broadcast, broadcast_id)
+        assert broadcast is not None
+        en = await broadcasts.write_variant(session, broadcast, "en", "Shelter open", author)
+        await broadcasts.review(session, en, other)
+        with pytest.raises(broadcasts.BroadcastError, match="only an approved"):
+            await broadcasts.schedule(session, broadcast, utcnow())
+        await broadcasts.approve(session, broadcast, other)
+        await broadcasts.schedule(session, broadcast, utcnow() + timedelta(minutes=5))
+        assert await broadcasts.start_due(session) == []  # not yet
+        broadcast.scheduled_at = utcnow() - timedelta(seconds=1)
+        assert await broadcasts.start_due(session) == [broadcast_id]
+        assert broadcast.status is BroadcastStatus.SENDING
+        await broadcasts.pause(session, broadcast)
+        with pytest.raises(broadcasts.BroadcastError, match="only a broadcast being sent"):
+            await broadcasts.pause(session, broadcast)
+        await broadcasts.resume(session, broadcast)
+        assert broadcast.status is BroadcastStatus.SENDING
+        assert await broadcasts.cancel(session, broadcast) == 4
+        assert await broadcasts.count_by_state(session, broadcast_id) == {"skipped": 4}
+        with pytest.raises(broadcasts.BroadcastError, match="already cancelled"):
+            await broadcasts.cancel(session, broadcast)
