@@ -29,7 +29,7 @@ def senders(settings: Settings, http: httpx.AsyncClient, bot: Bot | None) -> dic
     if bot is not None:
         found[telegram.CHANNEL] = telegram.TelegramSender(bot)
     if settings.whatsapp_enabled:
-        found[whatsapp.CHANNEL] = whatsapp.WhatsAppSender(http, settings)
+        found[whatsapp.CHANNEL] = whatsapp.WhatsAppSender(settings)
     return found
 
 
@@ -64,6 +64,9 @@ class Gateway:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        for sender in self.engine.senders.values():
+            if isinstance(sender, whatsapp.WhatsAppSender):
+                await sender.close()
 
     async def _answerer(self) -> None:
         while True:

@@ -75,6 +75,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         if polling is not None:
             await polling
         await broadcasting
+        await gate.close()
         if bot is not None:  # the replies and broadcasts still needed it after setWebhook
             with contextlib.suppress(TelegramError):
                 await bot.shutdown()

@@ -9,6 +9,7 @@ On PostgreSQL several workers claim with FOR UPDATE SKIP LOCKED; SQLite runs one
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -236,3 +237,37 @@ async def progress(session: AsyncSession, broadcast_id: int) -> dict[tuple[str, 
     )
     rows = (await session.execute(query)).all()
     return {(lang, channel, str(state)): int(n) for lang, channel, state, n in rows}
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A broadcast's progress as staff see it."""
+
+    total: int
+    sent: int
+    failed: int  # failed or skipped, each with its reason
+    uncertain: int
+    pending: int  # pending, claimed or being sent
+
+    @property
+    def percent(self) -> int:
+        done = self.total - self.pending
+        return 100 if self.total == 0 else int(100 * done / self.total)
+
+    def eta_seconds(self, per_second: float) -> int | None:
+        """Time left at the platform's rate; None when nothing is left or no rate is known."""
+        if not self.pending or per_second <= 0:
+            return None
+        return int(math.ceil(self.pending / per_second))
+
+
+def summarise(by_state: dict[str, int]) -> Summary:
+    pending = sum(by_state.get(s, 0) for s in ("pending", "claimed", "sending"))
+    failed = by_state.get("failed", 0) + by_state.get("skipped", 0)
+    return Summary(
+        total=sum(by_state.values()),
+        sent=by_state.get("sent", 0),
+        failed=failed,
+        uncertain=by_state.get("uncertain", 0),
+        pending=pending,
+    )

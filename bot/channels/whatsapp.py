@@ -1,6 +1,6 @@
-"""WhatsApp Cloud API: the webhook and sending, with httpx.
+"""WhatsApp Cloud API: the webhook, and sending with aiohttp.
 
-Why httpx and not pywa: pywa 4.5 sets its Graph API base URL to graph.facebook.com itself
+Why not pywa: pywa 4.5 sets its Graph API base URL to graph.facebook.com itself
 (tests could reach a local server only through a rewriting transport), and its webhook hands
 updates to callbacks on its own schedule, while Sahay must store every message of a batch
 under its unique key before answering 200 and order late status reports. What is left, a few
@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
+import aiohttp
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -318,13 +318,22 @@ def _cut(text: str, limit: int) -> str:
 
 
 class WhatsAppSender:
+    """Sends through the Cloud API on its own aiohttp session (opened on first use, closed by
+    `close`): at broadcast rates httpx cost most of a worker's CPU (benchmarks/README.md)."""
+
     channel = CHANNEL
 
-    def __init__(self, http: httpx.AsyncClient, settings: Settings) -> None:
-        self.http = http
+    def __init__(self, settings: Settings, pool_size: int = 128) -> None:
         base = settings.whatsapp_api_base_url.rstrip("/")
         self.url = f"{base}/{settings.whatsapp_api_version}/{settings.whatsapp_phone_number_id}"
         self.headers = {"Authorization": f"Bearer {settings.whatsapp_token}"}
+        self._pool_size = pool_size
+        self._session: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def send(self, message: Outgoing) -> str:
         if message.template is None and not within_window(message.last_inbound_at):
@@ -338,28 +347,32 @@ class WhatsAppSender:
         return await self._post(build_payload(message))
 
     async def _post(self, payload: dict[str, Any]) -> str:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self._pool_size)
+            self._session = aiohttp.ClientSession(connector=connector, headers=self.headers)
         try:
-            response = await self.http.post(
-                f"{self.url}/messages", json=payload, headers=self.headers, timeout=20
-            )
-        except httpx.HTTPError as exc:
+            async with self._session.post(
+                f"{self.url}/messages", json=payload, timeout=aiohttp.ClientTimeout(total=20)
+            ) as response:
+                status, body = response.status, await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise Transient(f"WhatsApp: {type(exc).__name__}") from exc
-        if response.status_code == 200:
+        if status == 200:
             try:
-                return str(response.json()["messages"][0]["id"])
+                return str(json.loads(body)["messages"][0]["id"])
             except (ValueError, KeyError, IndexError, TypeError) as exc:
                 raise Transient("WhatsApp: an unexpected answer to a send") from exc
-        raise _error(response)
+        raise _error(status, body)
 
 
-def _error(response: httpx.Response) -> Exception:
+def _error(status: int, body: bytes) -> Exception:
     try:
-        error = response.json().get("error", {})
-    except ValueError:
+        error = json.loads(body).get("error", {})
+    except (ValueError, AttributeError):
         error = {}
     code = error.get("code")
-    reason = f"WhatsApp {response.status_code}/{code}: {error.get('message', '')}"[:300]
-    if code == THROUGHPUT_LIMIT or (response.status_code == 429 and code != PAIR_RATE_LIMIT):
+    reason = f"WhatsApp {status}/{code}: {error.get('message', '')}"[:300]
+    if code == THROUGHPUT_LIMIT or (status == 429 and code != PAIR_RATE_LIMIT):
         return RateLimited(reason, None, whole_channel=True)
     if code == PAIR_RATE_LIMIT:
         return RateLimited(reason, None, whole_channel=False)
@@ -367,6 +380,6 @@ def _error(response: httpx.Response) -> Exception:
         return OutsideServiceWindow(reason)
     if code == UNDELIVERABLE:  # a 403 is the token's permissions, not the person
         return Unreachable(reason)
-    if response.status_code >= 500:
+    if status >= 500:
         return Transient(reason)
     return Rejected(reason)

@@ -29,6 +29,7 @@ from storage.crypto import AddressBox
 from storage.db import Database
 from storage.models import ChannelState, Contact, StaffRole, utcnow
 from storage.staff import create_user
+from tests.conftest import migrated_database, postgres_url_or_skip, reset_postgres
 from tests.fakes import FakeTelegram, fake_telegram
 from tests.web.conftest import offline_settings
 
@@ -246,9 +247,18 @@ async def test_replies_go_before_broadcasts(
     assert telegram_fake.sent == []
 
 
-async def test_workers_on_postgresql_never_claim_the_same_row(database: Database) -> None:
-    if database.engine.dialect.name != "postgresql":
-        pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite runs one worker")
+@pytest.fixture
+async def postgres() -> AsyncIterator[Database]:
+    """PostgreSQL only: SKIP LOCKED is its feature (SQLite runs one worker)."""
+    url = postgres_url_or_skip()
+    await reset_postgres(url)
+    database = await migrated_database(url)
+    yield database
+    await database.dispose()
+
+
+async def test_workers_on_postgresql_never_claim_the_same_row(postgres: Database) -> None:
+    database = postgres
     await _people(database, 60)
     await _approved(database)
 
@@ -261,3 +271,12 @@ async def test_workers_on_postgresql_never_claim_the_same_row(database: Database
     got = await asyncio.gather(*(claim(f"w{i}") for i in range(3)))
     ids = [i for batch in got for i in batch]
     assert len(ids) == len(set(ids)) == 60
+
+
+def test_progress_is_the_share_not_pending_and_the_eta_follows_the_rate() -> None:
+    summary = ledger.summarise({"sent": 600, "pending": 300, "sending": 50, "skipped": 50})
+    assert (summary.total, summary.sent, summary.failed, summary.pending) == (1000, 600, 50, 350)
+    assert summary.percent == 65
+    assert summary.eta_seconds(30.0) == 12  # 350 at 30/s
+    assert ledger.summarise({"sent": 5}).eta_seconds(30.0) is None
+    assert ledger.summarise({}).percent == 100

@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -84,6 +85,14 @@ async def queue_reply(
         buttons=buttons or [],
         numbered=numbered,
     )
+
+
+@pytest.fixture
+async def sender(channels: Channels) -> AsyncIterator[whatsapp.WhatsAppSender]:
+    """A sender of its own (its aiohttp session closed after the test)."""
+    own = whatsapp.WhatsAppSender(channels.settings)
+    yield own
+    await own.close()
 
 
 def engine_of(channels: Channels) -> DeliveryEngine:
@@ -277,10 +286,8 @@ async def test_statuses_move_forward_only_and_failures_keep_their_reason(
 
 
 async def test_outside_the_24_hour_window_free_text_is_refused_before_the_api(
-    channels: Channels,
+    channels: Channels, sender: whatsapp.WhatsAppSender
 ) -> None:
-    http = channels.client._transport.app.state.http  # type: ignore[attr-defined]
-    sender = whatsapp.WhatsAppSender(http, channels.settings)
     day_ago = utcnow() - timedelta(hours=25)
     stale = outgoing("Cyclone warning", last_inbound_at=day_ago)
     with pytest.raises(OutsideServiceWindow, match="24-hour window"):
@@ -344,8 +351,7 @@ async def test_rate_limit_errors_back_off_and_the_message_is_sent_later(
 
 async def test_network_errors_are_retried_and_nothing_is_lost(channels: Channels) -> None:
     closed = channels.settings.model_copy(update={"whatsapp_api_base_url": "http://127.0.0.1:9"})
-    http = channels.client._transport.app.state.http  # type: ignore[attr-defined]
-    sender = whatsapp.WhatsAppSender(http, closed)
+    sender = whatsapp.WhatsAppSender(closed)
     engine = engine_of(channels)
     real = engine.senders
     engine.senders = {"whatsapp": sender}
@@ -353,8 +359,9 @@ async def test_network_errors_are_retried_and_nothing_is_lost(channels: Channels
     async with channels.database.session() as session:
         row = (await session.scalars(select(OutboundRecord))).one()
     assert (row.status, row.attempts) == (OutboundStatus.QUEUED, 1)
-    assert row.error == "WhatsApp: ConnectError"
+    assert row.error == "WhatsApp: ClientConnectorError"
     engine.senders = real
+    await sender.close()
     async with channels.database.session() as session:
         await session.execute(update(OutboundRecord).values(next_attempt_at=utcnow()))
     assert await engine.run_once() == 1
@@ -364,10 +371,8 @@ async def test_network_errors_are_retried_and_nothing_is_lost(channels: Channels
 
 
 async def test_media_goes_out_by_link_with_its_caption_and_audio_with_its_text_first(
-    channels: Channels,
+    channels: Channels, sender: whatsapp.WhatsAppSender
 ) -> None:
-    http = channels.client._transport.app.state.http  # type: ignore[attr-defined]
-    sender = whatsapp.WhatsAppSender(http, channels.settings)
     image = outgoing("Flood map", media={"kind": "image", "url": "https://example.org/map.png"})
     audio = outgoing("Listen:", media={"kind": "audio", "id": "884411"})
     await sender.send(image)
