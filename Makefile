@@ -76,8 +76,9 @@ bench-webhooks: setup ## Webhook acknowledgement latency under 200 concurrent po
 bench-broadcast: setup ## Broadcast delivery at the platforms' limits, 1 and 3 workers, with kills
 	$(VENV)/bin/python benchmarks/bench_broadcast.py $(BENCH_ARGS)
 
-screenshots: setup ## The caseworker app's screenshots in docs/screenshots/ (browser test)
-	SAHAY_SCREENSHOTS=docs/screenshots $(VENV)/bin/pytest tests/e2e/test_casework_browser.py -q
+screenshots: setup ## The staff app's screenshots in docs/screenshots/ (the browser tests)
+	SAHAY_SCREENSHOTS=docs/screenshots $(VENV)/bin/pytest -q \
+	  tests/e2e/test_casework_browser.py tests/e2e/test_broadcast_browser.py
 
 lock: $(APP_READY) ## Re-pin requirements/app.lock from pyproject.toml
 	$(UV) pip compile --quiet --python-version 3.11 --extra dev pyproject.toml -o requirements/app.lock

@@ -158,15 +158,15 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen([str(SAHAY), "worker"], env=env, stdout=out, stderr=out)
 
 
-async def ledger_counts(broadcast_id: int) -> tuple[str, dict[str, int]]:
-    database = Database(DATABASE_URL)
-    try:
-        async with database.session() as session:
-            broadcast = await session.get(Broadcast, broadcast_id)
-            counts = await broadcasts.count_by_state(session, broadcast_id)
-            status = broadcast.status.value if broadcast else "?"
-    finally:
-        await database.dispose()
+async def ledger_counts(
+    database: Database, broadcast_id: int, count: bool
+) -> tuple[str, dict[str, int]]:
+    """The broadcast's status (a primary-key read); the ledger's counts only when asked: a
+    GROUP BY over 100,000 rows twice a second would load the database under test."""
+    async with database.session() as session:
+        broadcast = await session.get(Broadcast, broadcast_id)
+        counts = await broadcasts.count_by_state(session, broadcast_id) if count else {}
+        status = broadcast.status.value if broadcast else "?"
     return status, counts
 
 
@@ -209,6 +209,7 @@ async def run(
         killed = 0
         status = "sending"
         counts: dict[str, int] = {}
+        watcher = Database(DATABASE_URL)
         while time.monotonic() - started < expected * 3 + 120:
             await asyncio.sleep(0.5)
             elapsed = time.monotonic() - started
@@ -218,9 +219,12 @@ async def run(
                 procs[victim].wait()
                 procs[victim] = start_worker(env, logs / f"worker-{victim}.log")
                 killed += 1
-            status, counts = await ledger_counts(broadcast_id)
+            status, _ = await ledger_counts(watcher, broadcast_id, count=False)
             if status == BroadcastStatus.DONE.value:
                 break
+        wall = time.monotonic() - started
+        status, counts = await ledger_counts(watcher, broadcast_id, count=True)
+        await watcher.dispose()
         stats = (await http.get("/stats")).json()[channel]
     for proc in procs:
         proc.send_signal(signal.SIGTERM)
@@ -248,7 +252,7 @@ async def run(
         "unsent": unsent,
         "uncertain": uncertain,
         "ledger": counts,
-        "wall_seconds": round(time.monotonic() - started, 1),
+        "wall_seconds": round(wall, 1),
     }
 
 

@@ -107,6 +107,8 @@ class BroadcastDelivery(Base):
     __table_args__ = (
         UniqueConstraint("broadcast_id", "contact_id", name="uq_delivery_once"),
         Index("ix_broadcast_deliveries_work", "broadcast_id", "state", "id"),
+        # Rows in hand (claimed, sending) are few: recovery finds them without a scan.
+        Index("ix_broadcast_deliveries_held", "state", "worker"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

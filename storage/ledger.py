@@ -94,7 +94,7 @@ async def recover(session: AsyncSession) -> tuple[int, int]:
     """Rows held by workers that are gone: claimed → pending, sending → uncertain.
     Returns (handed back, uncertain)."""
     alive = await live_workers(session)
-    held = BroadcastDelivery.worker.is_not(None) & BroadcastDelivery.worker.not_in(alive or {""})
+    held = BroadcastDelivery.worker.not_in(alive or {""})
     back = await session.execute(
         update(BroadcastDelivery)
         .where(held, BroadcastDelivery.state == LedgerState.CLAIMED)
@@ -205,12 +205,17 @@ async def record(session: Executor, outcomes: Sequence[Outcome]) -> None:
 async def finish_done(session: AsyncSession) -> list[int]:
     """Broadcasts being sent with nothing left to send (or in flight) are done."""
     open_states = (LedgerState.PENDING, LedgerState.CLAIMED, LedgerState.SENDING)
-    busy = select(BroadcastDelivery.broadcast_id).where(BroadcastDelivery.state.in_(open_states))
+    busy = (
+        select(BroadcastDelivery.id)
+        .where(
+            BroadcastDelivery.broadcast_id == Broadcast.id,
+            BroadcastDelivery.state.in_(open_states),
+        )
+        .exists()
+    )
     done = (
         await session.scalars(
-            select(Broadcast.id).where(
-                Broadcast.status == BroadcastStatus.SENDING, Broadcast.id.not_in(busy)
-            )
+            select(Broadcast.id).where(Broadcast.status == BroadcastStatus.SENDING, ~busy)
         )
     ).all()
     if done:

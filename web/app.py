@@ -30,7 +30,7 @@ from nlu.language import LanguageGuesser
 from nlu.training_data import examples_by_language
 from storage.crypto import AddressBox
 from storage.db import Database
-from web import audit_page, auth, chat_page, health, queue, request_page
+from web import audit_page, auth, broadcast_pages, chat_page, health, queue, request_page
 from web.templating import render
 from web.translation import GoogleTranslator, Translator
 
@@ -114,12 +114,14 @@ def create_app(
     app.include_router(queue.router)
     app.include_router(request_page.router)
     app.include_router(audit_page.router)
+    app.include_router(broadcast_pages.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     app.add_exception_handler(auth.NotSignedIn, _sign_in_first)
     app.add_exception_handler(auth.Forbidden, _forbidden)
     app.add_exception_handler(auth.CsrfRefused, _csrf_refused)
     app.add_exception_handler(request_page.Missing, _no_such_request)
+    app.add_exception_handler(broadcast_pages.NoSuchBroadcast, _no_such_broadcast)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(SQLAlchemyError, _database_down)
@@ -157,6 +159,10 @@ async def _csrf_refused(request: Request, _exc: Exception) -> Response:
 
 async def _no_such_request(request: Request, _exc: Exception) -> Response:
     return render(request, "staff/forbidden.html", {"message": N_("No such request.")}, 404)
+
+
+async def _no_such_broadcast(request: Request, _exc: Exception) -> Response:
+    return render(request, "staff/forbidden.html", {"message": N_("No such broadcast.")}, 404)
 
 
 async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:

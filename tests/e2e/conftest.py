@@ -20,7 +20,7 @@ from bot.supervisor import Supervisor, services
 from storage import directory
 from storage.db import Database
 from tests.conftest import migrated_database, sqlite_url, unused_port
-from tests.fakes import FakeGoogleTranslate, fake_google_translate
+from tests.fakes import FakeGoogleTranslate, FakeTelegram, fake_google_translate, fake_telegram
 
 STARTUP_TIMEOUT = 240.0
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -88,8 +88,18 @@ def translate() -> Iterator[FakeGoogleTranslate]:
 
 
 @pytest.fixture(scope="session")
+def telegram_platform() -> Iterator[FakeTelegram]:
+    """The Bot API for the stack's web and worker processes (webhook mode: no polling)."""
+    with fake_telegram() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
 def stack(
-    model: Path, tmp_path_factory: pytest.TempPathFactory, translate: FakeGoogleTranslate
+    model: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    translate: FakeGoogleTranslate,
+    telegram_platform: FakeTelegram,
 ) -> Iterator[Stack]:
     var = tmp_path_factory.mktemp("stack")
     url = sqlite_url(var)
@@ -112,6 +122,9 @@ def stack(
         "ACTION_SERVER_URL": settings.action_server_url,
         "TRANSLATE_URL": translate.url,
         "TRANSLATE_PERSON_MESSAGES": "true",
+        "TELEGRAM_BOT_TOKEN": telegram_platform.token,
+        "TELEGRAM_API_BASE_URL": telegram_platform.base_url,
+        "TELEGRAM_WEBHOOK_URL": "https://sahay.example.org/webhooks/telegram",
     }
     for service in services(settings, model, settings.rasa_token):
         if service.name in wanted:

@@ -126,6 +126,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_broadcast_deliveries_work", ["broadcast_id", "state", "id"], unique=False
         )
+        batch_op.create_index("ix_broadcast_deliveries_held", ["state", "worker"], unique=False)
 
     op.create_table(
         "broadcast_variants",
@@ -166,6 +167,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("broadcast_variants")
     with op.batch_alter_table("broadcast_deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_broadcast_deliveries_held")
         batch_op.drop_index("ix_broadcast_deliveries_work")
 
     op.drop_table("broadcast_deliveries")
