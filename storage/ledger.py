@@ -114,26 +114,32 @@ async def recover(session: AsyncSession) -> tuple[int, int]:
 
 
 async def claim(session: Executor, channel: str, worker: str, limit: int) -> list[Claimed]:
-    """Up to `limit` pending rows of broadcasts being sent, oldest first; on PostgreSQL rows
-    another worker is claiming right now are skipped, not waited for."""
+    """Up to `limit` pending rows of broadcasts being sent, oldest broadcast first; on
+    PostgreSQL rows another worker is claiming right now are skipped, not waited for. One
+    broadcast at a time, by equality, so the (broadcast_id, state, id) index finds the next
+    pending rows directly however many are already sent."""
     sending = select(Broadcast.id).where(Broadcast.status == BroadcastStatus.SENDING)
-    now = utcnow()
-    query = (
-        select(BroadcastDelivery.id)
-        .where(
-            BroadcastDelivery.broadcast_id.in_(sending),
-            BroadcastDelivery.channel == channel,
-            BroadcastDelivery.state == LedgerState.PENDING,
-            (BroadcastDelivery.next_attempt_at.is_(None))
-            | (BroadcastDelivery.next_attempt_at <= now),
-        )
-        .order_by(BroadcastDelivery.id)
-        .limit(limit)
-    )
     bind = session.get_bind() if isinstance(session, AsyncSession) else session
-    if bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    ids = list((await session.scalars(query)).all())
+    now = utcnow()
+    ids: list[int] = []
+    for broadcast_id in (await session.scalars(sending.order_by(Broadcast.id))).all():
+        query = (
+            select(BroadcastDelivery.id)
+            .where(
+                BroadcastDelivery.broadcast_id == broadcast_id,
+                BroadcastDelivery.state == LedgerState.PENDING,
+                BroadcastDelivery.channel == channel,
+                (BroadcastDelivery.next_attempt_at.is_(None))
+                | (BroadcastDelivery.next_attempt_at <= now),
+            )
+            .order_by(BroadcastDelivery.state, BroadcastDelivery.id)
+            .limit(limit - len(ids))
+        )
+        if bind.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids += (await session.scalars(query)).all()
+        if len(ids) >= limit:
+            break
     if not ids:
         return []
     claimed = await session.execute(
