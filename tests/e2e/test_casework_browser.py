@@ -170,9 +170,13 @@ async def test_a_caseworker_claims_replies_and_the_person_reads_it_in_web_chat(
         await expect(bot.filter(has_text=assigned)).to_have_count(1)
 
         # ...and answers; the caseworker sees it in the timeline, with a translation.
+        before = await bot.count()
         await phone.fill("#text", "thik ache, robibar asbo")
         await phone.keyboard.press("Enter")
-        await expect(phone.locator(".msg.bot").last).not_to_have_text(final, timeout=30_000)
+        # The bot has answered it (so the gateway has stored and attached it).
+        await phone.wait_for_function(
+            f"document.querySelectorAll('.msg.bot').length > {before}", timeout=30_000
+        )
         await desk.reload()
         answer = desk.locator(".event.person_message")
         await expect(answer).to_contain_text("thik ache, robibar asbo")
