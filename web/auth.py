@@ -126,6 +126,7 @@ def require(*roles: StaffRole) -> Callable[[Request], Awaitable[Staff]]:
 
 
 AnyStaff = Annotated[Staff, Depends(require(*ALL_STAFF))]
+Caseworker = Annotated[Staff, Depends(require(*CASEWORK))]
 router = APIRouter(include_in_schema=False)
 
 

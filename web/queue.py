@@ -20,10 +20,9 @@ from storage import casework, requests
 from storage.crypto import AddressBox
 from storage.db import Database
 from storage.models import RequestStatus, ServiceLocation, StaffUser, Urgency, utcnow
-from web.auth import ADMIN, CASEWORK, Staff, require
+from web.auth import ADMIN, CASEWORK, Caseworker, Staff, require
 from web.templating import render
 
-Caseworker = Annotated[Staff, Depends(require(*CASEWORK))]
 Admin = Annotated[Staff, Depends(require(*ADMIN))]
 router = APIRouter(include_in_schema=False)
 LANGUAGES = ("en", "es", "bn", "hi", "ta", "si", "ne", "dv")
@@ -220,7 +219,7 @@ async def phone_intake(
     if problem:
         return await _intake_page(request, staff, values, problem)
     settings = request.app.state.settings
-    box = AddressBox.from_settings(settings.encryption_keys, settings.secret_key)
+    box: AddressBox = request.app.state.pipeline.box
     new = requests.NewRequest(
         idempotency_key=f"phone:{form_id}",
         contact_id=None,

@@ -8,7 +8,7 @@ import asyncio
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +17,7 @@ from bot.channels import whatsapp
 from bot.i18n import Renderer
 from bot.messages import N_
 from storage import casework, requests
-from storage.crypto import AddressBox, AddressUnreadable
+from storage.crypto import AddressBox
 from storage.db import Database
 from storage.models import (
     Contact,
@@ -26,14 +26,13 @@ from storage.models import (
     StaffUser,
     utcnow,
 )
-from web.auth import CASEWORK, Staff, require
+from web.auth import CASEWORK, Caseworker, Staff
 from web.queue import labels
 from web.templating import render
-from web.timeline import timeline_view
+from web.timeline import readable, timeline_view
 from web.translation import TranslationUnavailable, Translator
 
 logger = logging.getLogger(__name__)
-Caseworker = Annotated[Staff, Depends(require(*CASEWORK))]
 router = APIRouter(include_in_schema=False)
 MAX_REPLY = 3000
 MAX_NOTE = 2000
@@ -44,17 +43,9 @@ class Missing(Exception):
 
 
 def _box(request: Request) -> AddressBox:
-    settings = request.app.state.settings
-    return AddressBox.from_settings(settings.encryption_keys, settings.secret_key)
-
-
-def _open(box: AddressBox, sealed: str | None) -> str | None:
-    if not sealed:
-        return None
-    try:
-        return box.open(sealed)
-    except AddressUnreadable:
-        return "(unreadable: the key that encrypted this was removed)"
+    """The box the app was built with (bot's pipeline): made once, at start-up."""
+    box: AddressBox = request.app.state.pipeline.box
+    return box
 
 
 async def _locked(session: AsyncSession, request_id: int) -> HelpRequest:
@@ -101,8 +92,8 @@ async def page(
     context = {
         "item": found,
         "contact": contact,
-        "description": _open(box, found.description),
-        "phone": _open(box, found.phone),
+        "description": readable(box, found.description),
+        "phone": readable(box, found.phone),
         "events": events,
         "people": people,
         "caseworkers": assignable,

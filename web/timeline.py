@@ -15,7 +15,8 @@ from storage.models import HelpRequest, InboundRecord, OutboundRecord, StaffUser
 from web.translation import TranslationUnavailable, Translator
 
 
-def _open(box: AddressBox, sealed: Any) -> str | None:
+def readable(box: AddressBox, sealed: Any) -> str | None:
+    """A field encrypted at rest, as staff read it (or why it cannot be read)."""
     if not isinstance(sealed, str) or not sealed:
         return None
     try:
@@ -44,13 +45,13 @@ async def timeline_view(
             "data": event.data,
         }
         if event.kind == "note":
-            entry["text"] = _open(box, event.data.get("text"))
+            entry["text"] = readable(box, event.data.get("text"))
         elif event.kind == "assigned":
             assignee = people.get(event.data.get("to") or -1)
             entry["to"] = assignee.email if assignee else "?"
         elif event.kind == "reply":
             sent = await session.get(OutboundRecord, event.data.get("outbound") or -1)
-            entry["original"] = _open(box, event.data.get("original"))
+            entry["original"] = readable(box, event.data.get("original"))
             entry["sent"] = sent.text if sent else None
             entry["delivery"] = (sent.delivery_status or sent.status) if sent else None
             entry["error"] = sent.error if sent else None
@@ -63,7 +64,7 @@ async def timeline_view(
             entry["text"] = message.text if message else None
             cached = dict(event.data.get("translations") or {})  # viewer's language -> sealed
             if viewer_language in cached:
-                entry["translation"] = _open(box, cached[viewer_language])
+                entry["translation"] = readable(box, cached[viewer_language])
             elif entry["text"] and settings.translate_person_messages:
                 translated = await _translation(
                     entry["text"], request.language, viewer_language, translator
