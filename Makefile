@@ -26,13 +26,13 @@ $(APP_READY): requirements/app.lock pyproject.toml
 	@scripts/check-python "$(PYTHON)"
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	@$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	$(UV) pip sync --quiet --python $(VENV)/bin/python requirements/app.lock
+	$(UV) pip sync --quiet --compile-bytecode --python $(VENV)/bin/python requirements/app.lock
 	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps -e .
 	@touch $@
 
 $(RASA_READY): requirements/rasa.lock | $(APP_READY)
 	@test -x $(RASA_VENV)/bin/python || $(UV) venv --quiet --python "$$(UV=$(UV) scripts/find-python310)" $(RASA_VENV)
-	$(UV) pip sync --quiet --python $(RASA_VENV)/bin/python requirements/rasa.lock
+	$(UV) pip sync --quiet --compile-bytecode --python $(RASA_VENV)/bin/python requirements/rasa.lock
 	@touch $@
 
 locales/%/LC_MESSAGES/sahay.mo: locales/%/LC_MESSAGES/sahay.po | $(APP_READY)

@@ -192,7 +192,11 @@ async def run(
             str(limit),
             "--whatsapp-limit",
             str(limit),
-        ]
+        ],
+        # The platform counts a message when it handles it. On 2 cores shared with the
+        # workers it would fall behind and then handle a backlog at once, counting arrivals
+        # that were spread out as a burst; ahead of the workers, it counts them as they come.
+        preexec_fn=lambda: os.nice(-10),
     )
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
         for _ in range(100):

@@ -2,9 +2,9 @@
 
 Each worker runs a few lanes per channel. A lane claims a small batch of ledger rows, drops
 those that must not be sent (unsubscribed, unreachable, WhatsApp window closed without a
-template), marks the rest "sending", and sends each as soon as the shared rate limiter (GCRA,
-in Redis when several workers run) gives it a slot; then it records every outcome in one
-round trip. At most lanes × batch rows are "sending" at once: all that a crash can leave
+template), reserves the next slots from the platform's pacer (in Redis when several workers
+run), marks the rest "sending", and sends each at its slot; then it records every outcome in
+one round trip. At most lanes × batch rows are "sending" at once: all that a crash can leave
 uncertain. Replies go first: a lane waits while replies are queued on its channel.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -19,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pyrate_limiter import Limiter
 from sqlalchemy import exists, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels import whatsapp
 from bot.delivery import (
@@ -36,11 +37,14 @@ from bot.rates import (
     ChannelPlan,
     ChatGate,
     LocalChatGate,
+    Pacer,
     RedisChatGate,
     channel_plans,
     lanes_and_batch,
-    limiter_for,
-    pace,
+    on_time,
+    pacer_for,
+    take,
+    together,
 )
 from bot.settings import Settings
 from storage import broadcasts, ledger
@@ -59,6 +63,7 @@ from storage.models import Contact, OutboundRecord, OutboundStatus, utcnow
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 REPLY_CHECK = 0.2  # seconds between looks for queued replies (they go first)
+SENDING_CHECK = 1.0  # seconds between looks for broadcasts started (a pause is seen at once)
 
 
 # What to do with one claimed row (pure).
@@ -129,7 +134,7 @@ class BroadcastEngine:
     box: AddressBox
     senders: Mapping[str, Sender]
     plans: Mapping[str, ChannelPlan]
-    limiters: Mapping[str, Limiter]
+    pacers: Mapping[str, Pacer]
     gate: ChatGate
     worker: str
     concurrency: int = 100
@@ -140,7 +145,23 @@ class BroadcastEngine:
     _variants: dict[int, tuple[Broadcast, dict[str, BroadcastVariant]]] = field(
         default_factory=dict
     )
+    _sending: tuple[float, list[int]] = (0.0, [])  # broadcasts being sent, looked up when
     sent: int = 0
+
+    @functools.cached_property
+    def _autocommit(self) -> Any:
+        return self.database.engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    async def _being_sent(self) -> list[int]:
+        """The broadcasts being sent (their texts loaded), looked up at most every
+        SENDING_CHECK seconds."""
+        checked, ids = self._sending
+        if time.monotonic() - checked >= SENDING_CHECK:
+            async with self.database.session() as session:
+                ids = await ledger.sending_broadcasts(session)
+                await self._read_variants(session, set(ids) - set(self._variants))
+            self._sending = (time.monotonic(), ids)
+        return ids
 
     async def run(self, stop: asyncio.Event) -> None:
         async with self.database.session() as session:
@@ -182,7 +203,7 @@ class BroadcastEngine:
         while not stop.is_set():
             try:
                 busy = await self.send_batch(channel)
-            except (OSError, ConnectionError) as exc:
+            except (OSError, SQLAlchemyError) as exc:
                 logger.error("Broadcast lane error (%s); retrying", type(exc).__name__)
                 busy = 0
             if not busy:
@@ -218,14 +239,27 @@ class BroadcastEngine:
         if await self._replies_waiting(channel):
             return 0
         _lanes, batch = lanes_and_batch(self.plans[channel].limit, self.concurrency)
-        async with self.database.engine.begin() as conn:
-            rows = await ledger.claim(conn, channel, self.worker, batch)
-        if not rows:
-            return 0
-        await self._load_variants({r.broadcast_id for r in rows})
+        # One connection for the batch, each statement its own transaction: a claim, the
+        # hand-over and the outcomes are single statements, and at a thousand messages a
+        # second BEGIN and COMMIT round trips would cost as much as the statements.
+        sending = await self._being_sent()
+        async with self._autocommit.connect() as conn:
+            rows = await ledger.claim(conn, channel, self.worker, batch, sending)
+            if not rows:
+                return 0
+            blocked = await self._send_claimed(conn, channel, rows)
+        if blocked:
+            async with self.database.session() as session:
+                for contact_id, reason in blocked:
+                    await repo.mark_unreachable(session, contact_id, reason)
+        return len(rows)
+
+    async def _send_claimed(
+        self, conn: Any, channel: str, rows: list[ledger.Claimed]
+    ) -> list[tuple[str, str]]:
+        """Send what may be sent, record every outcome; the contacts found unreachable."""
         topics = {self._variants[r.broadcast_id][0].topic for r in rows}
-        async with self.database.engine.connect() as conn:
-            recipients = await self._recipients(conn, rows, topics)
+        recipients = await self._recipients(conn, rows, topics)
         now = utcnow()
         outcomes: list[ledger.Outcome] = []
         ready: list[tuple[ledger.Claimed, Outgoing]] = []
@@ -255,15 +289,15 @@ class BroadcastEngine:
                 sendable.append((row, message))
         blocked: list[tuple[str, str]] = []
         if sendable:
-            # A batch within the limiter's burst takes its slots at once and goes out
-            # together; a larger one (slow channels) sends each message as its slot comes.
-            together = len(sendable) <= pace(self.plans[channel].limit).burst
-            if together:
-                await self.limiters[channel].try_acquire_async(channel, weight=len(sendable))
-            async with self.database.engine.begin() as conn:
-                await ledger.hand_over(conn, [row.id for row, _ in sendable])
+            slots = await take(self.pacers[channel], len(sendable))
+            await ledger.hand_over(conn, [row.id for row, _ in sendable])
+            # In groups that share their first slot: fewer wake-ups, a few messages early.
+            group = together(self.plans[channel].limit)
             results = await asyncio.gather(
-                *(self._send(channel, m, paced=not together) for _, m in sendable)
+                *(
+                    self._send(channel, m, slots[i - i % group])
+                    for i, (_, m) in enumerate(sendable)
+                )
             )
             for (row, _message), (error, sent_id) in zip(sendable, results, strict=True):
                 outcomes.append(outcome_of(row, error, sent_id))
@@ -273,19 +307,13 @@ class BroadcastEngine:
                     self._paused_until[channel] = time.monotonic() + (error.retry_after or 1.0)
                 elif isinstance(error, Unreachable):
                     blocked.append((row.contact_id, error.reason))
-        async with self.database.engine.begin() as conn:
-            await ledger.record(conn, outcomes)
-        if blocked:
-            async with self.database.session() as session:
-                for contact_id, reason in blocked:
-                    await repo.mark_unreachable(session, contact_id, reason)
-        return len(rows)
+        await ledger.record(conn, outcomes)
+        return blocked
 
     async def _send(
-        self, channel: str, message: Outgoing, paced: bool
+        self, channel: str, message: Outgoing, at: float
     ) -> tuple[DeliveryError | None, str]:
-        if paced:
-            await self.limiters[channel].try_acquire_async(channel)
+        await on_time(self.pacers[channel], at)
         try:
             return None, await self.senders[channel].send(message)
         except DeliveryError as exc:
@@ -321,13 +349,6 @@ class BroadcastEngine:
             found[cid] = Recipient(address, reachable, cid in subscribed, last_inbound)
         return found
 
-    async def _load_variants(self, broadcast_ids: set[int]) -> None:
-        missing = broadcast_ids - set(self._variants)
-        if not missing:
-            return
-        async with self.database.session() as session:
-            await self._read_variants(session, missing)
-
     async def _read_variants(self, session: Any, missing: set[int]) -> None:
         for broadcast in (
             await session.scalars(select(Broadcast).where(Broadcast.id.in_(missing)))
@@ -354,7 +375,7 @@ def build_engine(
         box=box,
         senders=senders,
         plans=plans,
-        limiters={c: limiter_for(plans[c], redis, c) for c in senders},
+        pacers={c: pacer_for(plans[c], redis, c) for c in senders},
         gate=RedisChatGate(redis) if redis is not None else LocalChatGate(),
         worker=worker,
         concurrency=settings.broadcast_concurrency,

@@ -44,9 +44,11 @@ def cmd_web(settings: Settings) -> int:
 
 
 def cmd_worker(settings: Settings) -> int:
+    import uvloop  # the event loop uvicorn runs `sahay web` on: about twice asyncio's I/O
+
     from bot.worker import run_worker
 
-    asyncio.run(run_worker(settings))
+    uvloop.run(run_worker(settings))
     return 0
 
 

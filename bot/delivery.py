@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from bot.channels.base import Button
 from bot.i18n import Renderer
+from bot.rates import Pacer, take, until
 from storage import repository as repo
 from storage.crypto import AddressBox, AddressUnreadable
 from storage.db import Database
@@ -102,8 +103,8 @@ class DeliveryEngine:
     box: AddressBox
     renderer: Renderer
     senders: Mapping[str, Sender]
-    # The platform's rate limiters, shared with the broadcast lanes (bot/broadcasting.py).
-    limiters: Mapping[str, Any] = field(default_factory=dict)
+    # The platforms' pacers, shared with the broadcast lanes (bot/broadcasting.py).
+    pacers: Mapping[str, Pacer] = field(default_factory=dict)
     _paused_until: dict[str, float] = field(default_factory=dict)
     _limit: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(CONCURRENCY))
 
@@ -180,9 +181,9 @@ class DeliveryEngine:
             last_inbound_at=contact.last_inbound_at,
             choose_label=self.renderer.text("button.choose", record.language),
         )
-        limiter = self.limiters.get(record.channel)
-        if limiter is not None:
-            await limiter.try_acquire_async(record.channel)
+        pacer = self.pacers.get(record.channel)
+        if pacer is not None:
+            await until((await take(pacer))[0])
         try:
             platform_id = await self.senders[record.channel].send(outgoing)
         except RateLimited as exc:

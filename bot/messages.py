@@ -258,6 +258,8 @@ MESSAGES: Final[Mapping[str, str]] = {
         "Thank you. I passed your message to your caseworker (request %(reference)s). "
         "They will answer here."
     ),
+    # Above a broadcast sent to a staff member's own phone to check it ("send to me first")
+    "broadcast.test": N_("TEST from our staff, not a real alert:"),
     # Button titles
     "button.skip": N_("Skip"),
     "button.urgent_request": N_("Yes, urgent request"),

@@ -102,7 +102,7 @@ def _broadcasts(
         shared,
         f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}",
     )
-    gate.engine.limiters = engine.limiters  # replies count against the same limits
+    gate.engine.pacers = engine.pacers  # replies count against the same limits
 
     async def run() -> None:
         try:

@@ -113,17 +113,31 @@ async def recover(session: AsyncSession) -> tuple[int, int]:
     return int(back.rowcount), int(lost.rowcount)  # type: ignore[attr-defined]
 
 
-async def claim(session: Executor, channel: str, worker: str, limit: int) -> list[Claimed]:
-    """Up to `limit` pending rows of broadcasts being sent, oldest broadcast first; on
-    PostgreSQL rows another worker is claiming right now are skipped, not waited for. One
-    broadcast at a time, by equality, so the (broadcast_id, state, id) index finds the next
-    pending rows directly however many are already sent."""
-    sending = select(Broadcast.id).where(Broadcast.status == BroadcastStatus.SENDING)
+async def sending_broadcasts(session: Executor) -> list[int]:
+    """The broadcasts being sent, oldest first (workers look every second)."""
+    query = select(Broadcast.id).where(Broadcast.status == BroadcastStatus.SENDING)
+    return list((await session.scalars(query.order_by(Broadcast.id))).all())
+
+
+async def claim(
+    session: Executor,
+    channel: str,
+    worker: str,
+    limit: int,
+    broadcast_ids: Sequence[int] | None = None,
+) -> list[Claimed]:
+    """Up to `limit` pending rows of broadcasts being sent, oldest broadcast first, in one
+    statement per broadcast; on PostgreSQL rows another worker is claiming right now are
+    skipped, not waited for. One broadcast at a time, by equality, so the (broadcast_id,
+    state, id) index finds the next pending rows directly however many are already sent.
+    `broadcast_ids` may be a second old: a broadcast paused since is checked here."""
+    if broadcast_ids is None:
+        broadcast_ids = await sending_broadcasts(session)
     bind = session.get_bind() if isinstance(session, AsyncSession) else session
     now = utcnow()
-    ids: list[int] = []
-    for broadcast_id in (await session.scalars(sending.order_by(Broadcast.id))).all():
-        query = (
+    claimed: list[Claimed] = []
+    for broadcast_id in broadcast_ids:
+        pending = (
             select(BroadcastDelivery.id)
             .where(
                 BroadcastDelivery.broadcast_id == broadcast_id,
@@ -133,35 +147,45 @@ async def claim(session: Executor, channel: str, worker: str, limit: int) -> lis
                 | (BroadcastDelivery.next_attempt_at <= now),
             )
             .order_by(BroadcastDelivery.state, BroadcastDelivery.id)
-            .limit(limit - len(ids))
+            .limit(limit - len(claimed))
         )
         if bind.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        ids += (await session.scalars(query)).all()
-        if len(ids) >= limit:
+            pending = pending.with_for_update(skip_locked=True)
+        # Materialized: chosen once. Inlined into the UPDATE, PostgreSQL may run it again
+        # per row, and with SKIP LOCKED each run picks other rows: more than `limit`.
+        picked = pending.cte("picked").prefix_with("MATERIALIZED")
+        still_sending = (
+            select(Broadcast.id)
+            .where(Broadcast.id == broadcast_id, Broadcast.status == BroadcastStatus.SENDING)
+            .exists()
+        )
+        rows = await session.execute(
+            update(BroadcastDelivery)
+            .where(
+                BroadcastDelivery.id == picked.c.id,
+                BroadcastDelivery.state == LedgerState.PENDING,
+                still_sending,
+            )
+            .values(
+                state=LedgerState.CLAIMED,
+                worker=worker,
+                claimed_at=now,
+                attempts=BroadcastDelivery.attempts + 1,
+            )
+            .returning(
+                BroadcastDelivery.id,
+                BroadcastDelivery.broadcast_id,
+                BroadcastDelivery.contact_id,
+                BroadcastDelivery.channel,
+                BroadcastDelivery.language,
+                BroadcastDelivery.attempts,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        claimed += (Claimed(*row) for row in rows.all())
+        if len(claimed) >= limit:
             break
-    if not ids:
-        return []
-    claimed = await session.execute(
-        update(BroadcastDelivery)
-        .where(BroadcastDelivery.id.in_(ids), BroadcastDelivery.state == LedgerState.PENDING)
-        .values(
-            state=LedgerState.CLAIMED,
-            worker=worker,
-            claimed_at=now,
-            attempts=BroadcastDelivery.attempts + 1,
-        )
-        .returning(
-            BroadcastDelivery.id,
-            BroadcastDelivery.broadcast_id,
-            BroadcastDelivery.contact_id,
-            BroadcastDelivery.channel,
-            BroadcastDelivery.language,
-            BroadcastDelivery.attempts,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return sorted((Claimed(*row) for row in claimed.all()), key=lambda row: row.id)
+    return sorted(claimed, key=lambda row: row.id)
 
 
 async def hand_over(session: Executor, ids: Sequence[int]) -> None:

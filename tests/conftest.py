@@ -73,6 +73,12 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
+def redis_url_or_skip() -> str:
+    if not TEST_REDIS_URL:
+        pytest.skip("TEST_REDIS_URL not set")
+    return TEST_REDIS_URL
+
+
 def postgres_url_or_skip() -> str:
     if not TEST_DATABASE_URL:
         pytest.skip("TEST_DATABASE_URL not set")

@@ -121,11 +121,11 @@ def _back(request_id: int) -> Response:
 
 def _done(request: Request, request_id: int, deliver_to: str | None) -> Response:
     """Back to the request page; a message for the person is sent on the way."""
-    _deliver_soon(request, deliver_to)
+    deliver_soon(request, deliver_to)
     return _back(request_id)
 
 
-def _deliver_soon(request: Request, contact_id: str | None) -> None:
+def deliver_soon(request: Request, contact_id: str | None) -> None:
     """Send now rather than at the worker's next pass; the worker sends it if this fails."""
     if contact_id is None:
         return

@@ -12,6 +12,7 @@ from collections import Counter
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
+from bot.pseudonym import contact_id
 from storage import repository as repo
 from storage import subscriptions
 from storage.crypto import AddressBox
@@ -19,7 +20,7 @@ from storage.models import StaffRole
 from storage.staff import create_user
 from tests.e2e.conftest import CHROMIUM_ARGS, Stack
 from tests.e2e.test_conversation import sender
-from tests.fakes import FakeGoogleTranslate, FakeTelegram
+from tests.fakes import FakeGoogleTranslate, FakeTelegram, eventually
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a long broadcast passphrase"
@@ -27,9 +28,10 @@ ENGLISH = "Cyclone warning for Addu tonight. Stay indoors and keep your phone ch
 PEOPLE = {"en": 6, "ne": 4}
 
 
-async def seed(stack: Stack, tag: str) -> tuple[dict[int, str], int]:
+async def seed(stack: Stack, tag: str) -> tuple[dict[int, str], int, int]:
     """Two staff accounts and subscribers on Telegram: (chat id → language, the chat of one
-    who wrote STOP)."""
+    who wrote STOP, the checker's own chat, which wrote to the bot once and subscribed to
+    nothing)."""
     database = stack.database()
     box = AddressBox.from_settings(stack.settings.encryption_keys, stack.settings.secret_key)
     chats: dict[int, str] = {}
@@ -49,8 +51,11 @@ async def seed(stack: Stack, tag: str) -> tuple[dict[int, str], int]:
         await repo.touch_contact(session, stopped, "telegram", box.seal(str(base + 99)))
         await subscriptions.subscribe(session, stopped)
         await subscriptions.unsubscribe(session, stopped)
+        own = base + 98
+        own_id = contact_id(stack.settings.secret_key, "telegram", str(own))
+        await repo.touch_contact(session, own_id, "telegram", box.seal(str(own)))
     await database.dispose()
-    return chats, base + 99
+    return chats, base + 99, own
 
 
 async def sign_in(page: Page, stack: Stack, email: str) -> None:
@@ -68,7 +73,7 @@ async def test_a_broadcast_is_written_checked_approved_and_sent_once_to_each(
     telegram_platform: FakeTelegram,
 ) -> None:
     tag = sender()[-6:]
-    chats, stopped = await seed(stack, tag)
+    chats, stopped, own = await seed(stack, tag)
     title = f"Cyclone warning {tag}"
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
@@ -101,6 +106,17 @@ async def test_a_broadcast_is_written_checked_approved_and_sent_once_to_each(
             )
             await expect(checker.locator(f"#variant-{language}")).to_contain_text("reviewed by")
         await expect(checker.locator("#preview")).to_contain_text(f"{sum(PEOPLE.values())} people")
+        # Send to me first: the Nepali text on the checker's own Telegram, under a TEST line.
+        test = checker.locator("#test-form")
+        await test.get_by_label("Language").select_option("ne")
+        await test.get_by_label("Channel").select_option("telegram")
+        await test.get_by_label("Your Telegram chat id or WhatsApp number").fill(str(own))
+        await test.get_by_role("button", name="Send test").click()
+        await expect(checker.get_by_role("status")).to_contain_text("Test sent to your Telegram")
+        await eventually(lambda: len(telegram_platform.texts(own)) == 1)
+        heading, body = telegram_platform.texts(own)[0].split("\n", 1)
+        assert body == translate.translated(ENGLISH, "ne")
+        assert heading.startswith("परीक्षण")  # the TEST line, in Nepali
         await checker.get_by_role("button", name="Approve").click()
         await expect(checker.locator("#broadcast-status")).to_have_text("approved")
         await checker.get_by_role("button", name="Send now").click()
@@ -119,3 +135,4 @@ async def test_a_broadcast_is_written_checked_approved_and_sent_once_to_each(
         expected = ENGLISH if language == "en" else translate.translated(ENGLISH, "ne")
         assert text == expected, (chat, language)
     assert telegram_platform.texts(stopped) == []
+    assert len(telegram_platform.texts(own)) == 1  # the test only: not a subscriber

@@ -5,13 +5,17 @@ else (the author cannot); the preview counts who gets what; sent; progress repor
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import select
 
+from bot.pseudonym import contact_id
 from storage import repository as repo
 from storage import subscriptions
 from storage.broadcast_models import BroadcastDelivery
+from storage.models import AuditEvent, OutboundRecord, utcnow
 from tests.web.conftest import StaffApp, csrf_of
 
 
@@ -85,3 +89,56 @@ async def test_compose_review_approve_and_send_with_four_eyes(staff_app: StaffAp
 async def test_caseworkers_do_not_send_broadcasts(staff_app: StaffApp) -> None:
     caseworker = await staff_app.browser("caseworker")
     assert (await caseworker.get("/broadcasts")).status_code == 403
+
+
+async def test_send_to_me_first_goes_only_to_the_staff_members_own_chat(
+    staff_app: StaffApp,
+) -> None:
+    await subscribers(staff_app, {"bn": 2})
+    author = await staff_app.browser("staff")
+    created = await post(author, "/broadcasts", "/broadcasts", title="Heat", topic="weather")
+    page = created.headers["location"]
+    bengali = "আজ দুপুরে রোদে কাজ করবেন না, পানি খান।"
+    await post(author, page, f"{page}/variants", language="bn", text=bengali)
+    secret = staff_app.settings.secret_key
+    own = contact_id(secret, "telegram", "5550001")
+    phone = contact_id(secret, "whatsapp", "9607001234")
+    database = staff_app.database()
+    async with database.session() as session:
+        await repo.touch_contact(session, own, "telegram", "sealed")
+        await repo.touch_contact(session, phone, "whatsapp", "sealed")
+        await repo.update_contact(session, phone, last_inbound_at=utcnow() - timedelta(days=2))
+    await database.dispose()
+
+    def test(**form: str) -> Any:
+        return post(author, page, f"{page}/test", **form)
+
+    sent = await test(language="bn", channel="telegram", address=" 5550001 ")
+    assert sent.status_code == 200
+    assert "Test sent to your Telegram in" in sent.text
+    # Nobody else: a number nobody wrote from, a language with no text, a WhatsApp number
+    # outside its 24-hour window with no template.
+    for form, problem in (
+        ({"address": "5550002"}, "no chat with that account"),
+        ({"language": "ta"}, "no text in that language"),
+        ({"channel": "whatsapp", "address": "+960 700-1234"}, "24 hours"),
+        ({"address": "my phone"}, "Give a Telegram chat id"),
+    ):
+        base = {"language": "bn", "channel": "telegram", "address": "5550001"}
+        refused = await test(**(base | form))
+        assert refused.status_code == 422, form
+        assert problem in refused.text, form
+    database = staff_app.database()
+    async with database.session() as session:
+        queued = (await session.scalars(select(OutboundRecord))).all()
+        audited = (
+            await session.scalars(select(AuditEvent).where(AuditEvent.action == "test"))
+        ).all()
+        ledger_rows = (await session.scalars(select(BroadcastDelivery))).all()
+    await database.dispose()
+    assert [(r.contact_id, r.message_key) for r in queued] == [(own, "broadcast.test")]
+    heading, body = queued[0].text.split("\n", 1)
+    assert body == bengali
+    assert heading.startswith("পরীক্ষা")
+    assert len(audited) == 1
+    assert ledger_rows == []

@@ -116,6 +116,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/broadcasts/{broadcast_id}/review"): BROADCAST_RULE,
     ("POST", "/broadcasts/{broadcast_id}/approve"): BROADCAST_RULE,
     ("POST", "/broadcasts/{broadcast_id}/send"): BROADCAST_RULE,
+    ("POST", "/broadcasts/{broadcast_id}/test"): row(401, 422, 403, 422),  # no text yet
     ("POST", "/broadcasts/{broadcast_id}/{command}"): BROADCAST_RULE,
     ("GET", "/broadcasts/{broadcast_id}/progress"): row(303, 286, 403, 286),
 }
@@ -155,6 +156,8 @@ async def draft_broadcast(app: StaffApp) -> int:
 def form_for(path: str, ids: dict[str, int]) -> dict[str, str]:
     if path == "/broadcasts":
         return {"title": "Flood warning", "topic": "weather"}
+    if path.endswith("/broadcasts/{broadcast_id}/test"):
+        return {"language": "en", "channel": "telegram", "address": "4242"}
     if path.endswith(("/variants", "/draft", "/review")):
         return {"language": "en", "text": "Flood warning tonight"}
     if path.endswith("/assign"):
