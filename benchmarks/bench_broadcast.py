@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import json
 import os
 import platform
@@ -268,6 +269,9 @@ async def main() -> None:
     parser.add_argument("--kills", default="0,3")
     args = parser.parse_args()
     await create_database()
+    # As a deployment does: Sahay's code as bytecode, so a restarted worker does not compile.
+    for package in ("bot", "storage", "web", "nlu"):
+        compileall.compile_dir(ROOT / package, quiet=1)
     results = []
     for name, channel, limit, recipients, paid in SCENARIOS:
         if args.only and name not in args.only.split(","):

@@ -45,6 +45,7 @@ from bot.rates import (
     pacer_for,
     take,
     together,
+    until,
 )
 from bot.settings import Settings
 from storage import broadcasts, ledger
@@ -63,6 +64,7 @@ from storage.models import Contact, OutboundRecord, OutboundStatus, utcnow
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 REPLY_CHECK = 0.2  # seconds between looks for queued replies (they go first)
+HAND_OVER_LEAD = 0.005  # seconds: the hand-over's round trip, before the batch's first slot
 SENDING_CHECK = 1.0  # seconds between looks for broadcasts started (a pause is seen at once)
 
 
@@ -290,6 +292,9 @@ class BroadcastEngine:
         blocked: list[tuple[str, str]] = []
         if sendable:
             slots = await take(self.pacers[channel], len(sendable))
+            # "sending" only from just before the first slot: a row waiting for its slot
+            # is still the ledger's, and after a crash it is sent later, not uncertain.
+            await until(slots[0] - HAND_OVER_LEAD)
             await ledger.hand_over(conn, [row.id for row, _ in sendable])
             # In groups that share their first slot: fewer wake-ups, a few messages early.
             group = together(self.plans[channel].limit)

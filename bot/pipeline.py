@@ -29,7 +29,7 @@ from bot.i18n import Renderer, UnknownMessageKey
 from bot.messages import LANGUAGE_NAMES
 from bot.pseudonym import contact_id
 from bot.rasa_client import RasaClient, RasaReply
-from nlu.language import LanguageGuesser
+from nlu.language import Guesser
 from storage import directory, requests, subscriptions
 from storage import repository as repo
 from storage.crypto import AddressBox
@@ -85,7 +85,7 @@ class Pipeline:
     renderer: Renderer
     secret_key: str
     deployment: str = "maldives"
-    guesser: LanguageGuesser | None = None
+    guesser: Guesser | None = None
     # Encrypts the platform address of channels that need one to reply (Telegram, WhatsApp).
     box: AddressBox | None = None
 

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     worker_poll_seconds: float = Field(default=2.0, gt=0)
     var_dir: Path = PROJECT_ROOT / "var"
+    # Where Telegram and WhatsApp reach this deployment (https://...): uploaded recordings and
+    # images are fetched from PUBLIC_URL/media/... . Unset: the address the staff page is on.
+    public_url: str = ""
     # Fernet keys for channel addresses, comma-separated, newest first (storage/crypto.py).
     encryption_keys: str = ""
     # Telegram. Polling when only the token is set; webhook mode when the URL is set too.

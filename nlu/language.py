@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from typing import Protocol
 
 from langid.langid import LanguageIdentifier, model
 
@@ -106,6 +108,30 @@ class NaiveBayes:
         if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < min_margin:
             return None
         return ranked[0][0]
+
+
+class Guesser(Protocol):
+    def guess(self, text: str) -> str | None: ...
+
+
+class LazyGuesser:
+    """A LanguageGuesser made on first use. Making one takes seconds (langid's model and the
+    training data's profiles): a worker restarted after a crash sends again at once instead
+    of making a guesser it may not need; the web app makes it in a thread as it starts."""
+
+    def __init__(self, examples: Callable[[], Mapping[str, Iterable[str]]]) -> None:
+        self._examples = examples
+        self._made: LanguageGuesser | None = None
+        self._lock = threading.Lock()
+
+    def ready(self) -> LanguageGuesser:
+        with self._lock:
+            if self._made is None:
+                self._made = LanguageGuesser(self._examples())
+            return self._made
+
+    def guess(self, text: str) -> str | None:
+        return self.ready().guess(text)
 
 
 class LanguageGuesser:

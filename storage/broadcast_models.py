@@ -7,7 +7,17 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, _enum, utcnow
@@ -109,6 +119,8 @@ class BroadcastDelivery(Base):
         Index("ix_broadcast_deliveries_work", "broadcast_id", "state", "id"),
         # Rows in hand (claimed, sending) are few: recovery finds them without a scan.
         Index("ix_broadcast_deliveries_held", "state", "worker"),
+        # WhatsApp's status webhooks name the message: its receipt finds the row.
+        Index("ix_broadcast_deliveries_platform_id", "channel", "platform_message_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -124,3 +136,24 @@ class BroadcastDelivery(Base):
     sent_at: Mapped[datetime | None]
     platform_message_id: Mapped[str | None] = mapped_column(String(128))
     error: Mapped[str | None] = mapped_column(String(300))
+    # WhatsApp says when it reached the phone (Telegram does not report delivery).
+    delivered_at: Mapped[datetime | None]
+
+
+class MediaFile(Base):
+    """A recording or image staff uploaded for a broadcast. The platforms fetch it from
+    /media/<token> (an unguessable name); it is public information, not anyone's data."""
+
+    __tablename__ = "media_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # audio, image
+    mime: Mapped[str] = mapped_column(String(64))  # read from the bytes, not the browser
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -274,6 +274,46 @@ async def progress(session: AsyncSession, broadcast_id: int) -> dict[tuple[str, 
     return {(lang, channel, str(state)): int(n) for lang, channel, state, n in rows}
 
 
+async def delivered(session: AsyncSession, broadcast_id: int) -> dict[tuple[str, str], int]:
+    """(language, channel) → rows the platform reported delivered (WhatsApp only)."""
+    query = (
+        select(BroadcastDelivery.language, BroadcastDelivery.channel, func.count())
+        .where(
+            BroadcastDelivery.broadcast_id == broadcast_id,
+            BroadcastDelivery.delivered_at.is_not(None),
+        )
+        .group_by(BroadcastDelivery.language, BroadcastDelivery.channel)
+    )
+    return {(lang, channel): int(n) for lang, channel, n in (await session.execute(query)).all()}
+
+
+async def record_receipt(
+    session: AsyncSession,
+    channel: str,
+    platform_message_id: str,
+    delivered: bool,
+    at: datetime,
+    error: str | None = None,
+) -> bool:
+    """A platform's later word on a broadcast message: delivered (or read), or failed after
+    all (WhatsApp reports some failures only then). Returns whether a row was found."""
+    values: dict[str, object] = {"delivered_at": at}
+    if not delivered:
+        values = {"state": LedgerState.FAILED, "error": (error or "failed after sending")[:300]}
+    result = await session.execute(
+        update(BroadcastDelivery)
+        .where(
+            BroadcastDelivery.channel == channel,
+            BroadcastDelivery.platform_message_id == platform_message_id,
+            BroadcastDelivery.state == LedgerState.SENT,
+            BroadcastDelivery.delivered_at.is_(None),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
 class Summary:
     """A broadcast's progress as staff see it."""

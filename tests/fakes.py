@@ -6,6 +6,7 @@ the next sends with an error (429, 403, 400, 130429...), as the real platforms d
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import json
 import threading
@@ -103,6 +104,7 @@ class FakeTelegram:
                 "chat": {"id": int(params["chat_id"]), "type": "private"},
                 "text": params.get("text", ""),
             }
+            message.update(_attachment(method, params))
             return _ok(message)
         return JSONResponse({"ok": False, "error_code": 404, "description": "Not Found"}, 404)
 
@@ -192,6 +194,24 @@ async def _parameters(request: Request) -> dict[str, Any]:
         except ValueError:
             params[key] = value
     return params
+
+
+def _attachment(method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """What the Bot API answers about a file sent: its file_id, the same one again when the
+    file was sent by file_id."""
+    field = {"sendAudio": "audio", "sendPhoto": "photo", "sendDocument": "document"}.get(method)
+    if field is None:
+        return {}
+    source = str(params.get(field, ""))
+    digest = hashlib.sha1(source.encode()).hexdigest()[:12]  # noqa: S324 - a fake id
+    file_id = source if source.startswith("tgfile-") else f"tgfile-{digest}"
+    sent = {"file_id": file_id, "file_unique_id": file_id[-12:]}
+    extra: dict[str, Any] = {"caption": params["caption"]} if "caption" in params else {}
+    if field == "photo":
+        return {"photo": [sent | {"width": 640, "height": 480}], **extra}
+    if field == "audio":
+        return {"audio": sent | {"duration": 12}, **extra}
+    return {"document": sent, **extra}
 
 
 def _ok(result: Any) -> JSONResponse:

@@ -26,11 +26,20 @@ from bot.messages import N_
 from bot.pipeline import Pipeline
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
-from nlu.language import LanguageGuesser
+from nlu.language import LanguageGuesser, LazyGuesser
 from nlu.training_data import examples_by_language
 from storage.crypto import AddressBox
 from storage.db import Database
-from web import audit_page, auth, broadcast_pages, chat_page, health, queue, request_page
+from web import (
+    audit_page,
+    auth,
+    broadcast_pages,
+    chat_page,
+    health,
+    media,
+    queue,
+    request_page,
+)
 from web.templating import render
 from web.translation import GoogleTranslator, Translator
 
@@ -54,7 +63,7 @@ def build_pipeline(
         renderer=Renderer(load_catalogues(), default_language=settings.default_language),
         secret_key=settings.secret_key,
         deployment=settings.deployment,
-        guesser=guesser or LanguageGuesser(examples_by_language()),
+        guesser=guesser or LazyGuesser(examples_by_language),
     )
 
 
@@ -78,12 +87,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        auth.unknown_user_hash()  # before the first sign-in, so that each takes as long
         database = Database(settings.database_url)
         async with httpx.AsyncClient() as http:
             app.state.settings = settings
             app.state.database = database
             app.state.http = http
             pipeline = build_pipeline(settings, database, http, guesser)
+            if isinstance(pipeline.guesser, LazyGuesser):  # ready before the first message
+                asyncio.get_running_loop().run_in_executor(None, pipeline.guesser.ready)
             bot = gateway.telegram_bot(settings)
             app.state.pipeline = pipeline
             app.state.telegram_bot = bot
@@ -115,6 +127,7 @@ def create_app(
     app.include_router(request_page.router)
     app.include_router(audit_page.router)
     app.include_router(broadcast_pages.router)
+    app.include_router(media.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     app.add_exception_handler(auth.NotSignedIn, _sign_in_first)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +17,7 @@ from bot.i18n import Renderer
 from bot.messages import LANGUAGE_NAMES, N_
 from bot.pseudonym import contact_id
 from bot.rates import channel_plans
-from storage import broadcasts, casework, ledger
+from storage import broadcasts, casework, ledger, media
 from storage import repository as repo
 from storage.broadcast_models import Broadcast, BroadcastStatus, BroadcastVariant
 from storage.db import Database
@@ -143,10 +143,20 @@ async def write_variant(
     text: Annotated[str, Form(max_length=MAX_TEXT)] = "",
     media_kind: Annotated[str, Form(max_length=16)] = "",
     media_url: Annotated[str, Form(max_length=500)] = "",
+    media_file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
+    """A language's text, and a recording or an image: uploaded, or a link to one."""
     if language not in LANGUAGES:
         return await page(request, staff, broadcast_id, "Unknown language.", 422)
-    if media_url and (
+    upload = b""
+    if media_file is not None and media_file.filename:
+        # One byte past the limit is enough to know it is too large.
+        upload = await media_file.read(max(media.MAX_BYTES.values()) + 1)
+        try:
+            media.check(media_kind, upload)
+        except media.MediaRefused as exc:
+            return await page(request, staff, broadcast_id, f"Not kept: {exc}.", 422)
+    elif media_url and (
         media_kind not in ("image", "audio") or not media_url.startswith("https://")
     ):
         return await page(
@@ -154,6 +164,14 @@ async def write_variant(
         )
 
     async def save(session: Any, found: Broadcast) -> None:
+        nonlocal media_url
+        if upload:
+            stored = await media.store(session, media_kind, upload, staff.user.id)
+            base = request.app.state.settings.public_url or str(request.base_url)
+            media_url = f"{base.rstrip('/')}/media/{media.public_name(stored)}"
+            await casework.audit(
+                session, staff.user, "upload", "broadcast", found.id, language=language
+            )
         await broadcasts.write_variant(
             session,
             found,
@@ -428,6 +446,7 @@ async def progress(request: Request, staff: Broadcaster, broadcast_id: int) -> R
         found = await _broadcast(session, broadcast_id)
         detail = await ledger.progress(session, found.id)
         counts = await broadcasts.count_by_state(session, found.id)
+        reached = await ledger.delivered(session, found.id)
     summary = ledger.summarise(counts)
     groups: dict[tuple[str, str], dict[str, int]] = {}
     for (language, channel, state), n in sorted(detail.items()):
@@ -437,6 +456,8 @@ async def progress(request: Request, staff: Broadcaster, broadcast_id: int) -> R
         "item": found,
         "summary": summary,
         "groups": groups,
+        "delivered": reached,
+        "delivered_total": sum(reached.values()),
         "eta": summary.eta_seconds(sum(rates[c] for c in {c for _l, c in groups} if c in rates)),
     }
     # 286 tells htmx to stop polling: nothing will change any more.

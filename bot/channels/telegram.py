@@ -124,6 +124,9 @@ class TelegramSender:
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+        # A file sent once by its link goes on by Telegram's file_id: Telegram fetches a
+        # broadcast's recording once, not once per subscriber.
+        self.file_ids: dict[str, str] = {}
 
     async def send(self, message: Outgoing) -> str:
         markup = None
@@ -160,7 +163,8 @@ class TelegramSender:
         media = message.media
         paid = True if message.paid_broadcast else None
         if media:
-            source = media.get("url") or media.get("id")
+            link = media.get("url")
+            source = self.file_ids.get(link, link) if link else media.get("id")
             senders: dict[str, tuple[Callable[..., Awaitable[Message]], str]] = {
                 "audio": (self.bot.send_audio, "audio"),
                 "image": (self.bot.send_photo, "photo"),
@@ -175,8 +179,9 @@ class TelegramSender:
                     reply_markup=markup,
                     allow_paid_broadcast=paid,
                 )
+                self._remember(link, sent)
                 return str(sent.message_id)
-            await send(chat, **{argument: source}, allow_paid_broadcast=paid)
+            self._remember(link, await send(chat, **{argument: source}, allow_paid_broadcast=paid))
         if markup is None:
             # Plain text, as every broadcast is: the raw call skips building a Message
             # object from the answer, a sixth of the CPU a broadcast message costs (PTB
@@ -190,6 +195,11 @@ class TelegramSender:
             chat, text, reply_markup=markup, allow_paid_broadcast=paid
         )
         return str(sent.message_id)
+
+    def _remember(self, link: str | None, sent: Message) -> None:
+        attachment = sent.audio or sent.document or (sent.photo[-1] if sent.photo else None)
+        if link and attachment is not None:
+            self.file_ids.setdefault(link, attachment.file_id)
 
 
 def _callback(message: Outgoing, index: int) -> str:

@@ -43,6 +43,7 @@ from bot.delivery import (
 )
 from bot.pipeline import Pipeline
 from bot.settings import Settings
+from storage import ledger
 from storage import repository as repo
 from storage.models import DeliveryStatus, as_utc
 
@@ -237,6 +238,11 @@ async def _record_status(pipeline: Pipeline, raw: Mapping[str, Any]) -> int:
         error = f"WhatsApp {first.get('code')}: {first.get('title') or first.get('message')}"
     async with pipeline.database.session() as session:
         recorded = await repo.record_delivery_status(session, CHANNEL, status.id, state, at, error)
+        if not recorded and state is not DeliveryStatus.SENT:  # a broadcast message, maybe
+            delivered = state is not DeliveryStatus.FAILED
+            recorded = await ledger.record_receipt(
+                session, CHANNEL, status.id, delivered, at, error
+            )
     return int(recorded)
 
 

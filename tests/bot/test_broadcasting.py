@@ -67,17 +67,17 @@ def most_in_one_second(arrivals: list[float]) -> int:
 
 
 @pytest.mark.parametrize("limit", [30, 80, 1000])
-def test_paced_slots_stay_under_the_limit_even_when_each_send_is_late_by_up_to_25_ms(
+def test_paced_slots_stay_under_the_limit_even_when_each_send_is_late_by_up_to_35_ms(
     limit: int,
 ) -> None:
     chosen = pace(limit)
-    assert chosen.sustained >= limit * 0.97  # close to the limit: the schedule keeps it
+    assert chosen.sustained >= limit * 0.96  # close to the limit: the schedule keeps it
     rng = random.Random(limit)  # noqa: S311 - delays, not secrets
     slots = [i * chosen.interval for i in range(int(limit * 5))]
-    late = [t + rng.uniform(0, 0.025) for t in slots]
+    late = [t + rng.uniform(0, 0.035) for t in slots]
     assert most_in_one_second(late) <= limit
     # Without the margin the same delays break the limit (the check above can fail).
-    bare = [i / limit + rng.uniform(0, 0.025) for i in range(int(limit * 5))]
+    bare = [i / limit + rng.uniform(0, 0.035) for i in range(int(limit * 5))]
     assert most_in_one_second(bare) > limit
 
 
@@ -113,7 +113,7 @@ async def test_workers_sharing_a_redis_pacer_get_one_schedule_without_overlaps(
     steps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
     assert all(s == pytest.approx(0.02, abs=0.003) for s in steps)
     assert starts[-1] == pytest.approx(11 * 0.02, abs=0.01)
-    assert pacer_for(ChannelPlan(30, 1.0), client, "x").interval == pytest.approx(1 / 29.25)
+    assert pacer_for(ChannelPlan(30, 1.0), client, "x").interval == pytest.approx(1 / 28.95)
 
 
 async def test_redis_chat_gate_lets_one_message_per_person_per_interval(

@@ -364,6 +364,28 @@ async def test_media_goes_out_with_its_caption_and_buttons(channels: Channels) -
     assert sent["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "/ask_menu"
 
 
+async def test_a_recording_is_fetched_by_link_once_then_sent_by_file_id(
+    channels: Channels,
+) -> None:
+    bot = channels.client._transport.app.state.telegram_bot  # type: ignore[attr-defined]
+    sender = telegram.TelegramSender(bot)
+    link = "https://sahay.example.org/media/abc.ogg"
+    for chat in (CHAT, CHAT + 1, CHAT + 2):
+        await sender.send(
+            Outgoing(
+                id=chat,
+                address=str(chat),
+                text="Cyclone warning: listen",
+                language="bn",
+                media={"kind": "audio", "url": link},
+            )
+        )
+    sources = [m["audio"] for m in channels.telegram.sent]
+    assert sources[0] == link  # Telegram fetched it once...
+    assert sources[1] == sources[2] != link  # ...and then had it: its file_id
+    assert sources[1].startswith("tgfile-")
+
+
 def test_a_payload_too_long_for_telegram_becomes_a_reference() -> None:
     long = "/request_help" + '{"category":"food_relief","note":"' + "x" * 60 + '"}'
     message = Outgoing(

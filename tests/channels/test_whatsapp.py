@@ -21,7 +21,9 @@ from bot.channels import whatsapp
 from bot.channels.base import Button
 from bot.delivery import DeliveryEngine, Outgoing, OutsideServiceWindow
 from bot.i18n import Renderer, load_catalogues
+from storage import ledger
 from storage import repository as repo
+from storage.broadcast_models import Broadcast, BroadcastDelivery, BroadcastStatus, LedgerState
 from storage.models import (
     Contact,
     DeliveryStatus,
@@ -283,6 +285,49 @@ async def test_statuses_move_forward_only_and_failures_keep_their_reason(
         row = (await session.scalars(select(OutboundRecord))).one()
     assert row.delivery_status is DeliveryStatus.FAILED
     assert row.error == "WhatsApp 131026: Message undeliverable"
+
+
+async def test_a_broadcast_messages_receipt_counts_it_delivered_or_failed(
+    channels: Channels,
+) -> None:
+    async with channels.database.session() as session:
+        await repo.touch_contact(session, "wa-sub-1", "whatsapp", "sealed")
+        await repo.touch_contact(session, "wa-sub-2", "whatsapp", "sealed")
+        made = Broadcast(title="Dengue", topic="health", status=BroadcastStatus.SENDING)
+        session.add(made)
+        await session.flush()
+        for n in (1, 2):
+            session.add(
+                BroadcastDelivery(
+                    broadcast_id=made.id,
+                    contact_id=f"wa-sub-{n}",
+                    channel="whatsapp",
+                    language="dv",
+                    state=LedgerState.SENT,
+                    platform_message_id=f"wamid.BC{n}",
+                )
+            )
+        broadcast_id = made.id
+
+    def status(wamid: str, state: str) -> dict[str, Any]:
+        return {"id": wamid, "status": state, "timestamp": "1800000000", "recipient_id": NUMBER}
+
+    failed = status("wamid.BC2", "failed") | {"errors": [{"code": 131049, "title": "Not sent"}]}
+    response = await post(
+        channels,
+        whatsapp_payload(statuses=[status("wamid.BC1", "delivered"), failed]),
+    )
+    assert response.json()["statuses"] == 2
+    again = await post(channels, whatsapp_payload(statuses=[status("wamid.BC1", "read")]))
+    assert again.json()["statuses"] == 0  # delivered once is enough
+    async with channels.database.session() as session:
+        assert await ledger.delivered(session, broadcast_id) == {("dv", "whatsapp"): 1}
+        rows = {
+            r.platform_message_id: r
+            for r in (await session.scalars(select(BroadcastDelivery))).all()
+        }
+    assert rows["wamid.BC2"].state is LedgerState.FAILED
+    assert rows["wamid.BC2"].error == "WhatsApp 131049: Not sent"
 
 
 async def test_outside_the_24_hour_window_free_text_is_refused_before_the_api(

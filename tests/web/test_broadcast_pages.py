@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.pseudonym import contact_id
 from storage import repository as repo
 from storage import subscriptions
-from storage.broadcast_models import BroadcastDelivery
+from storage.broadcast_models import BroadcastDelivery, BroadcastVariant, MediaFile
 from storage.models import AuditEvent, OutboundRecord, utcnow
 from tests.web.conftest import StaffApp, csrf_of
 
@@ -142,3 +142,51 @@ async def test_send_to_me_first_goes_only_to_the_staff_members_own_chat(
     assert heading.startswith("পরীক্ষা")
     assert len(audited) == 1
     assert ledger_rows == []
+
+
+OGG = b"OggS\x00\x02" + bytes(200)  # the start of an Ogg recording
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)
+
+
+async def test_an_uploaded_recording_is_kept_checked_and_served_to_the_platforms(
+    staff_app: StaffApp,
+) -> None:
+    author = await staff_app.browser("staff")
+    created = await post(author, "/broadcasts", "/broadcasts", title="Listen", topic="health")
+    page = created.headers["location"]
+
+    async def upload(kind: str, name: str, data: bytes) -> httpx.Response:
+        token = csrf_of((await author.get(page)).text)
+        form = {"csrf_token": token, "language": "si", "text": "අහන්න", "media_kind": kind}
+        return await author.post(
+            f"{page}/variants", data=form, files={"media_file": (name, data, "audio/ogg")}
+        )
+
+    # Judged by its bytes, whatever the browser calls it: each refused, nothing kept.
+    for kind, name, data, problem in (
+        ("audio", "photo.ogg", PNG, "not a audio the platforms take"),
+        ("audio", "notes.ogg", b"just some text", "not a audio"),
+        ("image", "big.png", PNG + bytes(5 * 1024 * 1024), "larger than 5 MB"),
+        ("", "voice.ogg", OGG, "recording (audio) or an image"),
+    ):
+        refused = await upload(kind, name, data)
+        assert refused.status_code == 422, name
+        assert problem in refused.text, name
+    assert (await upload("audio", "voice.ogg", OGG)).status_code == 303
+    database = staff_app.database()
+    async with database.session() as session:
+        kept = (await session.scalars(select(MediaFile))).all()
+        [variant] = (await session.scalars(select(BroadcastVariant))).all()
+    await database.dispose()
+    assert [(m.kind, m.mime, m.size) for m in kept] == [("audio", "audio/ogg", len(OGG))]
+    assert variant.media_kind == "audio"
+    assert variant.media_url.endswith(f"/media/{kept[0].token}.ogg")
+    # The platforms fetch it without signing in; a wrong name finds nothing.
+    fetch = await staff_app.browser(None)
+    served = await fetch.get(httpx.URL(variant.media_url).path)
+    assert served.status_code == 200
+    assert served.content == OGG
+    assert served.headers["content-type"] == "audio/ogg"
+    assert (await fetch.get(f"/media/{kept[0].token}.mp3")).status_code == 404
+    assert (await fetch.get("/media/nothing-here.ogg")).status_code == 404
+    assert "<audio" in (await author.get(page)).text

@@ -120,7 +120,16 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/broadcasts/{broadcast_id}/{command}"): BROADCAST_RULE,
     ("GET", "/broadcasts/{broadcast_id}/progress"): row(303, 286, 403, 286),
 }
-PUBLIC = {"/chat", "/healthz", "/livez", "/static", "/docs", "/redoc", "/openapi.json"}
+PUBLIC = {
+    "/chat",
+    "/healthz",
+    "/livez",
+    "/static",
+    "/docs",
+    "/redoc",
+    "/openapi.json",
+    "/media/{name}",  # uploaded broadcast media, fetched by the platforms
+}
 
 
 def staff_routes(client: httpx.AsyncClient) -> set[tuple[str, str]]:
