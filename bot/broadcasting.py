@@ -17,13 +17,13 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.channels import whatsapp
+from bot.broadcast_plan import Recipient, outcome_of, plan_row
 from bot.delivery import (
     DeliveryError,
     Outgoing,
@@ -31,7 +31,6 @@ from bot.delivery import (
     Sender,
     Transient,
     Unreachable,
-    backoff,
 )
 from bot.rates import (
     ChannelPlan,
@@ -45,7 +44,6 @@ from bot.rates import (
     pacer_for,
     take,
     together,
-    until,
 )
 from bot.settings import Settings
 from storage import broadcasts, ledger
@@ -62,72 +60,8 @@ from storage.db import Database
 from storage.models import Contact, OutboundRecord, OutboundStatus, utcnow
 
 logger = logging.getLogger(__name__)
-MAX_ATTEMPTS = 6
 REPLY_CHECK = 0.2  # seconds between looks for queued replies (they go first)
-HAND_OVER_LEAD = 0.005  # seconds: the hand-over's round trip, before the batch's first slot
 SENDING_CHECK = 1.0  # seconds between looks for broadcasts started (a pause is seen at once)
-
-
-# What to do with one claimed row (pure).
-
-
-@dataclass(frozen=True)
-class Recipient:
-    address: str | None  # decrypted; None when it cannot be read
-    reachable: bool
-    subscribed: bool
-    last_inbound_at: datetime | None
-
-
-def plan_row(
-    row: ledger.Claimed,
-    recipient: Recipient | None,
-    variant: BroadcastVariant | None,
-    broadcast: Broadcast,
-    paid: bool,
-    now: datetime,
-) -> Outgoing | ledger.Outcome:
-    """The message to send, or why it is not sent."""
-
-    def skip(reason: str) -> ledger.Outcome:
-        return ledger.Outcome(row.id, LedgerState.SKIPPED, error=reason)
-
-    if recipient is None or not recipient.subscribed:
-        return skip("unsubscribed before it was sent")
-    if not recipient.reachable:
-        return skip("unreachable: the person blocked Sahay")
-    if recipient.address is None:
-        return ledger.Outcome(row.id, LedgerState.FAILED, error="address unreadable")
-    if variant is None:
-        return skip("no text in this language any more")
-    template = None
-    if row.channel == whatsapp.CHANNEL and not whatsapp.within_window(
-        recipient.last_inbound_at, now
-    ):
-        if not broadcast.whatsapp_template:
-            return skip("outside WhatsApp's 24-hour window and no approved template")
-        template = dict(broadcast.whatsapp_template)
-    media = {"kind": variant.media_kind, "url": variant.media_url} if variant.media_url else None
-    return Outgoing(
-        id=row.id,
-        address=recipient.address,
-        text=variant.text,
-        language=variant.language,
-        template=template,
-        media=media,
-        last_inbound_at=recipient.last_inbound_at,
-        paid_broadcast=paid,
-    )
-
-
-def outcome_of(row: ledger.Claimed, error: DeliveryError | None, sent_id: str) -> ledger.Outcome:
-    if error is None:
-        return ledger.Outcome(row.id, LedgerState.SENT, platform_message_id=sent_id)
-    if isinstance(error, RateLimited | Transient) and row.attempts < MAX_ATTEMPTS:
-        wait = getattr(error, "retry_after", None) or backoff(row.attempts)
-        retry = utcnow() + timedelta(seconds=wait)
-        return ledger.Outcome(row.id, LedgerState.PENDING, error=error.reason, retry_at=retry)
-    return ledger.Outcome(row.id, LedgerState.FAILED, error=error.reason)
 
 
 @dataclass
@@ -292,9 +226,9 @@ class BroadcastEngine:
         blocked: list[tuple[str, str]] = []
         if sendable:
             slots = await take(self.pacers[channel], len(sendable))
-            # "sending" only from just before the first slot: a row waiting for its slot
-            # is still the ledger's, and after a crash it is sent later, not uncertain.
-            await until(slots[0] - HAND_OVER_LEAD)
+            # "sending" from here: waiting for a later slot, a row after a crash is uncertain
+            # (lanes × batch at most). Handing over just before the slot instead cost rate:
+            # under load the round trip made the first messages miss their slots.
             await ledger.hand_over(conn, [row.id for row, _ in sendable])
             # In groups that share their first slot: fewer wake-ups, a few messages early.
             group = together(self.plans[channel].limit)

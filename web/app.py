@@ -34,6 +34,7 @@ from web import (
     audit_page,
     auth,
     broadcast_pages,
+    broadcast_test,
     chat_page,
     health,
     media,
@@ -126,6 +127,7 @@ def create_app(
     app.include_router(queue.router)
     app.include_router(request_page.router)
     app.include_router(audit_page.router)
+    app.include_router(broadcast_test.router)  # before broadcast_pages' /{command}
     app.include_router(broadcast_pages.router)
     app.include_router(media.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.broadcasting import BroadcastEngine, Recipient, plan_row
+from bot.broadcast_plan import Recipient, plan_row
+from bot.broadcasting import BroadcastEngine
 from bot.channels import telegram
 from bot.delivery import Outgoing
 from bot.rates import (
