@@ -41,6 +41,7 @@ from web import (
     queue,
     request_page,
 )
+from web.security import SecurityHeaders
 from web.templating import render
 from web.translation import GoogleTranslator, Translator
 
@@ -131,6 +132,7 @@ def create_app(
     app.include_router(broadcast_pages.router)
     app.include_router(media.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
 
     app.add_exception_handler(auth.NotSignedIn, _sign_in_first)
     app.add_exception_handler(auth.Forbidden, _forbidden)
