@@ -29,7 +29,7 @@ from bot.i18n import Renderer, UnknownMessageKey
 from bot.messages import LANGUAGE_NAMES
 from bot.pseudonym import contact_id
 from bot.rasa_client import RasaClient, RasaReply
-from nlu.language import Guesser
+from nlu.language import Guesser, LazyGuesser
 from storage import directory, requests, subscriptions
 from storage import repository as repo
 from storage.crypto import AddressBox
@@ -220,7 +220,7 @@ class Pipeline:
         async with self.database.session() as session:
             # Talking with a caseworker: the message goes into the request's timeline too.
             thread = await casework.attach(session, record.contact_id, record.id)
-        guessed = self._guess_language(text) if known is None else None
+        guessed = await self._guess_language(text) if known is None else None
         language = known or guessed or self.renderer.default_language
         if text.strip():
             try:
@@ -273,7 +273,9 @@ class Pipeline:
             return text
         return pick_numbered_option(text, [Button(b["title"], b["payload"]) for b in last.buttons])
 
-    def _guess_language(self, text: str) -> str | None:
+    async def _guess_language(self, text: str) -> str | None:
+        if isinstance(self.guesser, LazyGuesser):  # made in a thread on first use
+            await self.guesser.prepared()
         guessed = self.guesser.guess(text) if self.guesser else None
         return guessed if guessed in LANGUAGE_NAMES else None
 

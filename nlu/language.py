@@ -12,6 +12,7 @@ Pure functions and data: no I/O after construction.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 import threading
@@ -129,6 +130,12 @@ class LazyGuesser:
             if self._made is None:
                 self._made = LanguageGuesser(self._examples())
             return self._made
+
+    async def prepared(self) -> LanguageGuesser:
+        """ready(), in a thread: the event loop keeps serving while it is made."""
+        if self._made is not None:
+            return self._made
+        return await asyncio.to_thread(self.ready)
 
     def guess(self, text: str) -> str | None:
         return self.ready().guess(text)

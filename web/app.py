@@ -97,7 +97,7 @@ def create_app(
             app.state.http = http
             pipeline = build_pipeline(settings, database, http, guesser)
             if isinstance(pipeline.guesser, LazyGuesser):  # ready before the first message
-                asyncio.get_running_loop().run_in_executor(None, pipeline.guesser.ready)
+                await pipeline.guesser.prepared()
             bot = gateway.telegram_bot(settings)
             app.state.pipeline = pipeline
             app.state.telegram_bot = bot

@@ -174,9 +174,7 @@ async def test_a_caseworker_claims_replies_and_the_person_reads_it_in_web_chat(
         await phone.fill("#text", "thik ache, robibar asbo")
         await phone.keyboard.press("Enter")
         # The bot has answered it (so the gateway has stored and attached it).
-        await phone.wait_for_function(
-            f"document.querySelectorAll('.msg.bot').length > {before}", timeout=30_000
-        )
+        await expect(phone.locator(".msg.bot").nth(before)).to_be_visible(timeout=30_000)
         await desk.reload()
         answer = desk.locator(".event.person_message")
         await expect(answer).to_contain_text("thik ache, robibar asbo")
