@@ -29,7 +29,6 @@ from tests.fakes import (
     WHATSAPP_TOKEN,
     FakeTelegram,
     FakeWhatsApp,
-    fake_telegram,
     fake_whatsapp,
     telegram_update,
     whatsapp_payload,
@@ -65,10 +64,13 @@ class Webs:
 
 
 @pytest.fixture(scope="module")
-def webs(stack: Stack) -> Iterator[Webs]:
+def webs(stack: Stack, telegram_platform: FakeTelegram) -> Iterator[Webs]:
     """Two `sahay web` processes beside the stack, on its database and Rasa, with Telegram
-    (webhook mode) and WhatsApp pointed at local fake platforms."""
-    with fake_telegram() as tg, fake_whatsapp() as wa:
+    (webhook mode) and WhatsApp pointed at local fake platforms. Telegram is the stack's own
+    fake: a reply the stack's worker sends (after a race between the two processes left it
+    to the worker) reaches the same chat, as it would on the real platform."""
+    tg = telegram_platform
+    with fake_whatsapp() as wa:
         env = {
             "DATABASE_URL": stack.settings.database_url,
             "RASA_URL": stack.settings.rasa_url,
