@@ -46,23 +46,31 @@ def plan_row(
     if variant is None:
         return skip("no text in this language any more")
     template = None
-    if row.channel == whatsapp.CHANNEL and not whatsapp.within_window(
-        recipient.last_inbound_at, now
-    ):
+    if needs_template(row.channel, recipient.last_inbound_at, now):
         if not broadcast.whatsapp_template:
             return skip("outside WhatsApp's 24-hour window and no approved template")
         template = dict(broadcast.whatsapp_template)
-    media = {"kind": variant.media_kind, "url": variant.media_url} if variant.media_url else None
     return Outgoing(
         id=row.id,
         address=recipient.address,
         text=variant.text,
         language=variant.language,
         template=template,
-        media=media,
+        media=media_of(variant),
         last_inbound_at=recipient.last_inbound_at,
         paid_broadcast=paid,
     )
+
+
+def needs_template(channel: str, last_inbound_at: datetime | None, now: datetime) -> bool:
+    """WhatsApp outside its 24-hour window: only an approved template may go."""
+    return channel == whatsapp.CHANNEL and not whatsapp.within_window(last_inbound_at, now)
+
+
+def media_of(variant: BroadcastVariant) -> dict[str, str] | None:
+    if not variant.media_url:
+        return None
+    return {"kind": variant.media_kind or "", "url": variant.media_url}
 
 
 def outcome_of(row: ledger.Claimed, error: DeliveryError | None, sent_id: str) -> ledger.Outcome:

@@ -81,7 +81,7 @@ class BroadcastEngine:
     _variants: dict[int, tuple[Broadcast, dict[str, BroadcastVariant]]] = field(
         default_factory=dict
     )
-    _sending: tuple[float, list[int]] = (0.0, [])  # broadcasts being sent, looked up when
+    _sending: tuple[float, list[int]] = (0.0, [])  # (looked up at, broadcasts being sent)
     sent: int = 0
 
     @functools.cached_property

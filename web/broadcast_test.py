@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.broadcast_plan import media_of, needs_template
 from bot.channels import whatsapp
 from bot.i18n import Renderer
 from bot.messages import LANGUAGE_NAMES, N_
@@ -85,10 +86,7 @@ async def _queue_test(
     """The variant as plan_row would send it (template outside WhatsApp's window, media),
     under the TEST line, as a reply: it goes before any broadcast."""
     renderer: Renderer = request.app.state.pipeline.renderer
-    outside = contact.channel == whatsapp.CHANNEL and not whatsapp.within_window(
-        contact.last_inbound_at, utcnow()
-    )
-    media = {"kind": variant.media_kind, "url": variant.media_url} if variant.media_url else None
+    outside = needs_template(contact.channel, contact.last_inbound_at, utcnow())
     await repo.add_outbound(
         session,
         contact_id=contact.id,
@@ -99,7 +97,7 @@ async def _queue_test(
         text=f"{renderer.text('broadcast.test', variant.language)}\n{variant.text}",
         buttons=[],
         template=dict(found.whatsapp_template) if outside and found.whatsapp_template else None,
-        media=media,
+        media=media_of(variant),
     )
 
 
@@ -139,10 +137,8 @@ def test_problem(
         return "language"
     if contact is None or not contact.reachable:
         return "unknown"
-    if (
-        contact.channel == whatsapp.CHANNEL
-        and not whatsapp.within_window(contact.last_inbound_at, now)
-        and not found.whatsapp_template
+    if needs_template(contact.channel, contact.last_inbound_at, now) and not (
+        found.whatsapp_template
     ):
         return "window"
     return None
