@@ -6,11 +6,12 @@ Real `sahay worker` processes on PostgreSQL and Redis send one broadcast to ever
 through local fake platforms that enforce the limits and answer 429 when exceeded
 (benchmarks/fake_platforms.py). Runs: 100,000 Telegram recipients at the paid-broadcast limit
 (1000/s), 100,000 WhatsApp recipients at 1000/s, 3,000 Telegram recipients at the free 30/s;
-each with 1 and with 3 workers, then again with a worker `kill -9`-ed at random three times
-(and restarted at once). Reported per run: achieved rate as a fraction of the limit (the fake
-platform's accepted messages over the time from its first to its last), 429s received,
-duplicates (a chat that got it twice), unsent (recipients whose row is not sent or uncertain
-at the end) and uncertain. Results: benchmarks/results/broadcast.json.
+each with 1 and with 3 workers, then again with a worker `kill -9`-ed at random three times:
+the process that sends, which its pre-forking parent replaces at once (bot/prefork.py), or with
+--cold the whole `sahay worker`, which the harness starts again. Reported per run: achieved
+rate as a fraction of the limit (the fake platform's accepted messages over the time from its
+first to its last), 429s received, duplicates (a chat that got it twice), unsent (recipients
+whose row is not sent or uncertain at the end) and uncertain. Results: benchmarks/results/broadcast.json.
 """
 
 from __future__ import annotations
@@ -159,6 +160,12 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen([str(SAHAY), "worker"], env=env, stdout=out, stderr=out)
 
 
+def worker_processes(parent: int) -> list[int]:
+    """The forked processes of one `sahay worker` (bot/prefork.py)."""
+    children = Path(f"/proc/{parent}/task/{parent}/children")
+    return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+
 async def ledger_counts(
     database: Database, broadcast_id: int, count: bool
 ) -> tuple[str, dict[str, int]]:
@@ -172,7 +179,14 @@ async def ledger_counts(
 
 
 async def run(
-    name: str, channel: str, limit: int, recipients: int, paid: bool, workers: int, kills: int
+    name: str,
+    channel: str,
+    limit: int,
+    recipients: int,
+    paid: bool,
+    workers: int,
+    kills: int,
+    cold: bool,
 ) -> dict[str, Any]:
     broadcast_id = await seed(channel, recipients)
     import redis.asyncio as redis
@@ -220,9 +234,13 @@ async def run(
             elapsed = time.monotonic() - started
             if killed < len(kill_at) and elapsed >= kill_at[killed]:
                 victim = random.randrange(len(procs))  # noqa: S311
-                procs[victim].send_signal(signal.SIGKILL)
-                procs[victim].wait()
-                procs[victim] = start_worker(env, logs / f"worker-{victim}.log")
+                if cold:  # the whole `sahay worker`, started again by the harness
+                    procs[victim].send_signal(signal.SIGKILL)
+                    procs[victim].wait()
+                    procs[victim] = start_worker(env, logs / f"worker-{victim}.log")
+                else:  # the process that sends; its pre-forking parent forks another
+                    for pid in worker_processes(procs[victim].pid):
+                        os.kill(pid, signal.SIGKILL)
                 killed += 1
             status, _ = await ledger_counts(watcher, broadcast_id, count=False)
             if status == BroadcastStatus.DONE.value:
@@ -246,6 +264,7 @@ async def run(
         "scenario": name,
         "workers": workers,
         "kills": killed,
+        "killed": "" if not killed else "whole worker, cold" if cold else "sending process",
         "recipients": recipients,
         "limit_per_second": limit,
         "broadcast_status": status,
@@ -254,6 +273,7 @@ async def run(
         "received_429": stats["refused_429"],
         "duplicates": stats["duplicates"],
         "accepted_by_platform": stats["accepted"],
+        "longest_pauses_seconds": stats["longest_pauses"],
         "unsent": unsent,
         "uncertain": uncertain,
         "ledger": counts,
@@ -267,6 +287,11 @@ async def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated scenario names")
     parser.add_argument("--workers", default="1,3")
     parser.add_argument("--kills", default="0,3")
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="kill the whole `sahay worker` and start it again, not only its sending process",
+    )
     args = parser.parse_args()
     await create_database()
     # As a deployment does: Sahay's code as bytecode, so a restarted worker does not compile.
@@ -279,7 +304,7 @@ async def main() -> None:
         for workers in (int(w) for w in args.workers.split(",")):
             for kills in (int(k) for k in args.kills.split(",")):
                 n = max(100, int(recipients * args.scale))
-                result = await run(name, channel, limit, n, paid, workers, kills)
+                result = await run(name, channel, limit, n, paid, workers, kills, args.cold)
                 print(json.dumps(result), flush=True)
                 results.append(result)
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)

@@ -49,6 +49,7 @@ class Platform:
         self.refused = 0
         self.first: float | None = None
         self.last: float | None = None
+        self.pauses: list[float] = []  # silences over 0.2 s between accepted messages
 
     def take(self, chat: str) -> bool:
         now = time.monotonic()
@@ -57,6 +58,8 @@ class Platform:
             return False
         self.accepted[chat] += 1
         self.first = self.first if self.first is not None else now
+        if self.last is not None and now - self.last > 0.2:
+            self.pauses.append(now - self.last)
         self.last = now
         return True
 
@@ -71,6 +74,7 @@ class Platform:
             "refused_429": self.refused,
             "span_seconds": round(span, 3),
             "rate": round((total - 1) / span, 1) if span > 0 else None,
+            "longest_pauses": [round(p, 2) for p in sorted(self.pauses, reverse=True)[:5]],
         }
 
 

@@ -99,8 +99,12 @@ class BroadcastEngine:
             self._sending = (time.monotonic(), ids)
         return ids
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event, predecessor: str | None = None) -> None:
+        """Lanes and housekeeping until `stop`. `predecessor`: a worker known to be dead,
+        whose rows the first housekeeping pass recovers without waiting for DEAD_AFTER."""
         async with self.database.session() as session:
+            if predecessor is not None:
+                await ledger.forget(session, predecessor)
             await ledger.beat(session, self.worker)
         tasks = [asyncio.create_task(self._housekeeping(stop))]
         for channel in self.senders:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import secrets
 import signal
+import socket
 import sys
 import time
 from types import FrameType
@@ -43,13 +45,40 @@ def cmd_web(settings: Settings) -> int:
     return 0
 
 
+# What a worker process imports on its first connections, loaded before it is forked.
+WORKER_PRELOAD = (
+    "asyncpg",
+    "sqlalchemy.dialects.postgresql.asyncpg",
+    "aiosqlite",
+    "sqlalchemy.dialects.sqlite.aiosqlite",
+    "redis.asyncio",
+    "httpcore",
+    "h11",
+    "h2",
+    "anyio",
+    "certifi",
+)
+
+
 def cmd_worker(settings: Settings) -> int:
     import uvloop  # the event loop uvicorn runs `sahay web` on: about twice asyncio's I/O
 
+    from bot.prefork import preload, supervise
     from bot.worker import run_worker
 
-    uvloop.run(run_worker(settings))
-    return 0
+    preload(WORKER_PRELOAD)
+
+    # Each life of the worker process has its own id; the next life knows the last is dead and
+    # takes its rows back at once, without waiting for its heartbeat to age (storage/ledger).
+    lineage = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+    def child(life: int) -> int:
+        dead = f"{lineage}-{life - 1}" if life else None
+        uvloop.run(run_worker(settings, worker_id=f"{lineage}-{life}", predecessor=dead))
+        return 0
+
+    # Imported once, forked per life: a worker killed mid-broadcast is back within a second.
+    return supervise(child)
 
 
 def cmd_chat(settings: Settings) -> int:

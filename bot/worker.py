@@ -45,7 +45,14 @@ async def run_once(pipeline: Pipeline, engine: DeliveryEngine | None = None) -> 
     return produced
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+async def run_worker(
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    worker_id: str | None = None,
+    predecessor: str | None = None,
+) -> None:
+    """Until `stop` (or SIGTERM): replies, delivery and broadcasts. `predecessor`: the id of a
+    worker known to be dead (the last life of this one), whose rows are recovered at once."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -62,7 +69,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
                 await bot.initialize()
             polling = asyncio.create_task(_telegram(settings, bot, gate, stop))
         logger.info("Worker started (channels: %s)", ", ".join(gate.engine.channels) or "none")
-        broadcasting = _broadcasts(settings, gate, stop)
+        broadcasting = _broadcasts(settings, gate, stop, worker_id, predecessor)
         while not stop.is_set():
             try:
                 produced = await run_once(pipeline, gate.engine)
@@ -84,7 +91,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
 
 
 def _broadcasts(
-    settings: Settings, gate: gateway.Gateway, stop: asyncio.Event
+    settings: Settings,
+    gate: gateway.Gateway,
+    stop: asyncio.Event,
+    worker_id: str | None,
+    predecessor: str | None,
 ) -> asyncio.Task[None]:
     """Broadcast lanes for every configured channel, beside the reply loop."""
     import os
@@ -100,14 +111,14 @@ def _broadcasts(
         gate.engine.box,
         gate.engine.senders,
         shared,
-        f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}",
+        worker_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}",
     )
     gate.engine.pacers = engine.pacers  # replies count against the same limits
 
     async def run() -> None:
         try:
             if engine.senders:
-                await engine.run(stop)
+                await engine.run(stop, predecessor)
         finally:
             if shared is not None:
                 await shared.aclose()

@@ -77,6 +77,12 @@ async def retire(session: AsyncSession, worker: str) -> None:
         .values(state=LedgerState.PENDING, worker=None, claimed_at=None)
         .execution_options(synchronize_session=False)
     )
+    await forget(session, worker)
+
+
+async def forget(session: AsyncSession, worker: str) -> None:
+    """A worker known to be dead (its parent saw it die): its heartbeat goes, so the next
+    `recover` takes its rows back at once."""
     await session.execute(
         delete(ChannelState).where(ChannelState.key == HEARTBEAT_PREFIX + worker)
     )

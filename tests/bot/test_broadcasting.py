@@ -290,6 +290,29 @@ async def test_a_dead_workers_rows_are_recovered_and_nobody_gets_it_twice(
     assert not uncertain_chats & set(sent)  # never resent automatically
 
 
+async def test_the_next_life_of_a_killed_worker_takes_its_rows_back_at_once(
+    database: Database, engine: BroadcastEngine, telegram_fake: FakeTelegram
+) -> None:
+    """Its pre-forking parent saw it die (bot/prefork.py): no waiting for the heartbeat to
+    age; what it had claimed is sent, what it had handed over stays uncertain."""
+    await _people(database, 20)
+    broadcast_id = await _approved(database)
+    async with database.session() as session:
+        await ledger.beat(session, "host-1-ab12-0")  # beat a moment ago, then was killed
+        held = await ledger.claim(session, "telegram", "host-1-ab12-0", 10)
+        await ledger.hand_over(session, [r.id for r in held[:3]])
+    stop = asyncio.Event()
+    run = asyncio.create_task(engine.run(stop, predecessor="host-1-ab12-0"))
+    for _ in range(100):  # 5 s, half the heartbeat's DEAD_AFTER
+        if (await ledger_states(database, broadcast_id)).get("sent") == 17:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await run
+    assert await ledger_states(database, broadcast_id) == {"sent": 17, "uncertain": 3}
+    assert len(telegram_fake.sent) == 17
+
+
 async def test_telegram_429_waits_and_403_marks_the_person_unreachable(
     database: Database, engine: BroadcastEngine, telegram_fake: FakeTelegram
 ) -> None:
