@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     # Staff sign-in: the cookie is Secure outside development (behind HTTPS).
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
+    # Sign-in throttling (web/throttle.py): failures allowed per account and per client
+    # address within the window, before sign-in from there is refused until it passes.
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=20, ge=1)
+    login_throttle_minutes: int = Field(default=15, ge=1)
 
     @property
     def telegram_enabled(self) -> bool:

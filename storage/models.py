@@ -346,6 +346,19 @@ class StaffSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class LoginFailure(Base):
+    """A failed sign-in, counted for throttling (web/throttle.py). `key` is a keyed hash of the
+    account's email or of the client's address: neither is stored. Rows older than the window
+    are deleted as new ones come."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AuditEvent(Base):
     """Who looked at or changed what, and when. Admins read it; nobody edits it."""
 

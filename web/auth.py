@@ -27,6 +27,7 @@ from storage.db import Database
 from storage.models import StaffRole, StaffSession, StaffUser, as_utc, utcnow
 from storage.staff import hash_password, password_matches
 from web.templating import render
+from web.throttle import Throttle
 
 COOKIE = "sahay_session"
 LOGIN_COOKIE = "sahay_login"  # the sign-in form's CSRF token, before there is a session
@@ -170,14 +171,30 @@ async def login(
         return _login_page(request, N_("The sign-in form expired. Please try again."), 403)
     settings: Settings = request.app.state.settings
     database: Database = request.app.state.database
+    throttle = Throttle.from_settings(settings)
+    address = request.client.host if request.client else "-"
     async with database.session() as session:
         user = await session.scalar(
             select(StaffUser).where(StaffUser.email == email.strip().lower())
         )
+        if await throttle.refused(session, email, address):  # the password is not even checked
+            await audit(session, user, "login_throttled", "staff", user.id if user else "-")
+            response = _login_page(
+                request,
+                N_(
+                    "Too many failed sign-ins. Please wait a few minutes before trying"
+                    " again, or ask an admin to reset your password."
+                ),
+                429,
+            )
+            response.headers["Retry-After"] = str(int(throttle.window.total_seconds()))
+            return response
         valid = password_matches(user.password_hash if user else unknown_user_hash(), password)
         if user is None or not user.active or not valid:
+            await throttle.failed(session, email, address)
             await audit(session, user, "login_failed", "staff", user.id if user else "-")
             return _login_page(request, N_("The email or the password is wrong."), 401)
+        await throttle.succeeded(session, email)
         token = secrets.token_urlsafe(32)
         session.add(
             StaffSession(id=_digest(token), user_id=user.id, csrf_token=secrets.token_hex(32))

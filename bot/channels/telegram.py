@@ -241,7 +241,8 @@ def parse_update(body: bytes, bot: Bot) -> Update:
     try:
         data = json.loads(body)
         update = Update.de_json(data, bot) if isinstance(data, dict) else None
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        # PTB's de_json raises AttributeError on a field of the wrong type ("voice": true).
         raise HTTPException(400, "The body is not a Telegram update.") from exc
     if update is None:
         raise HTTPException(400, "The body is not a Telegram update.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,7 +56,7 @@ MAX_DESCRIPTION = 500
 # A safeguarding word makes a request opened within this time urgent.
 ALARM_LASTS = timedelta(hours=24)
 _NUMBER = re.compile(r"\d{1,3}")
-_PHONE = re.compile(r"\+?\d{6,15}")
+_PHONE = re.compile(r"\+?[0-9]{6,15}")
 
 
 def _say(dispatcher: CollectingDispatcher, key: str, **payload: Any) -> None:
@@ -160,7 +161,9 @@ class ValidateRequestForm(FormValidationAction):
     def validate_request_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, _: DomainDict
     ) -> dict[str, Any]:
-        digits = re.sub(r"[\s().-]", "", str(value or ""))
+        # Bengali, Devanagari, Tamil or Arabic-Indic digits as 0-9, so a caseworker can dial it.
+        typed = "".join(str(unicodedata.digit(c, c)) for c in str(value or ""))
+        digits = re.sub(r"[\s().-]", "", typed)
         if _PHONE.fullmatch(digits):
             return {"request_phone": digits}
         _say(dispatcher, "request.invalid_phone")

@@ -58,11 +58,18 @@ async def test_a_webhook_without_the_secret_token_is_refused_and_nothing_is_stor
     assert channels.telegram.sent == []
 
 
-async def test_a_malformed_update_gets_a_clear_400(channels: Channels) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        # A field of the wrong type (found by tests/channels/test_webhook_properties.py).
+        b'{"update_id": 5, "message": {"message_id": 1, "date": 0,'
+        b' "chat": {"id": 1, "type": "private"}, "voice": true}}',
+    ],
+)
+async def test_a_malformed_update_gets_a_clear_400(channels: Channels, body: bytes) -> None:
     headers = {telegram.SECRET_HEADER: channels.settings.telegram_secret}
-    response = await channels.client.post(
-        "/webhooks/telegram", content=b"{not json", headers=headers
-    )
+    response = await channels.client.post("/webhooks/telegram", content=body, headers=headers)
     assert response.status_code == 400
     assert "not a Telegram update" in response.json()["error"]
 
