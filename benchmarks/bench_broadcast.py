@@ -11,7 +11,8 @@ the process that sends, which its pre-forking parent replaces at once (bot/prefo
 --cold the whole `sahay worker`, which the harness starts again. Reported per run: achieved
 rate as a fraction of the limit (the fake platform's accepted messages over the time from its
 first to its last), 429s received, duplicates (a chat that got it twice), unsent (recipients
-whose row is not sent or uncertain at the end) and uncertain. Results: benchmarks/results/broadcast.json.
+whose row is not sent or uncertain at the end) and uncertain.
+Results: benchmarks/results/broadcast.json.
 """
 
 from __future__ import annotations
