@@ -61,7 +61,8 @@ def supervise(child: Callable[[int], int]) -> int:
         nonlocal stopping
         stopping = True
         if pid:
-            os.kill(pid, signum)
+            with contextlib.suppress(ProcessLookupError):  # it died a moment ago
+                os.kill(pid, signum)
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, forward)
