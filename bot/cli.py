@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import secrets
 import signal
-import socket
 import sys
 import time
 from types import FrameType
@@ -64,13 +62,13 @@ def cmd_worker(settings: Settings) -> int:
     import uvloop  # the event loop uvicorn runs `sahay web` on: about twice asyncio's I/O
 
     from bot.prefork import preload, supervise
-    from bot.worker import run_worker
+    from bot.worker import run_worker, worker_name
 
     preload(WORKER_PRELOAD)
 
     # Each life of the worker process has its own id; the next life knows the last is dead and
     # takes its rows back at once, without waiting for its heartbeat to age (storage/ledger).
-    lineage = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+    lineage = worker_name()
 
     def child(life: int) -> int:
         dead = f"{lineage}-{life - 1}" if life else None

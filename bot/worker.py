@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
 import signal
+import socket
 from datetime import timedelta
 
 import httpx
@@ -29,6 +32,11 @@ from web.app import build_gateway, build_pipeline
 logger = logging.getLogger(__name__)
 # A message younger than this is being answered by the process that received it.
 RETRY_AFTER = timedelta(seconds=5)
+
+
+def worker_name() -> str:
+    """A worker's id in the ledger: unique per process start, readable in the database."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 async def run_once(pipeline: Pipeline, engine: DeliveryEngine | None = None) -> int:
@@ -98,10 +106,6 @@ def _broadcasts(
     predecessor: str | None,
 ) -> asyncio.Task[None]:
     """Broadcast lanes for every configured channel, beside the reply loop."""
-    import os
-    import secrets
-    import socket
-
     import redis.asyncio as redis
 
     shared = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
@@ -111,7 +115,7 @@ def _broadcasts(
         gate.engine.box,
         gate.engine.senders,
         shared,
-        worker_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}",
+        worker_id or worker_name(),
     )
     gate.engine.pacers = engine.pacers  # replies count against the same limits
 

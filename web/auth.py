@@ -173,10 +173,9 @@ async def login(
     database: Database = request.app.state.database
     throttle = Throttle.from_settings(settings)
     address = request.client.host if request.client else "-"
+    email = email.strip().lower()
     async with database.session() as session:
-        user = await session.scalar(
-            select(StaffUser).where(StaffUser.email == email.strip().lower())
-        )
+        user = await session.scalar(select(StaffUser).where(StaffUser.email == email))
         if await throttle.refused(session, email, address):  # the password is not even checked
             await audit(session, user, "login_throttled", "staff", user.id if user else "-")
             response = _login_page(

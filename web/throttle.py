@@ -39,7 +39,8 @@ class Throttle:
         return hmac.new(self.secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
     def keys(self, email: str, address: str) -> tuple[str, str]:
-        return self._key("account", email.strip().lower()), self._key("address", address)
+        """The keys of an account (its email as stored: trimmed, lower-case) and an address."""
+        return self._key("account", email), self._key("address", address)
 
     async def refused(self, session: AsyncSession, email: str, address: str) -> bool:
         """Whether this account or this address has used up its failures in the window."""
