@@ -61,6 +61,7 @@ from storage.models import Contact, OutboundRecord, OutboundStatus, utcnow
 
 logger = logging.getLogger(__name__)
 REPLY_CHECK = 0.2  # seconds between looks for queued replies (they go first)
+STOP_GRACE = 10.0  # seconds a lane may take to finish its batch when the worker stops
 SENDING_CHECK = 1.0  # seconds between looks for broadcasts started (a pause is seen at once)
 
 
@@ -112,6 +113,9 @@ class BroadcastEngine:
             tasks += [asyncio.create_task(self._lane(channel, stop)) for _ in range(lanes)]
         try:
             await stop.wait()
+            # Each lane ends after its batch (its sends answered and recorded, its connection
+            # back in the pool); only one still busy after STOP_GRACE is cancelled.
+            await asyncio.wait(tasks, timeout=STOP_GRACE)
         finally:
             for task in tasks:
                 task.cancel()
