@@ -81,8 +81,8 @@ async def seed(channel: str, recipients: int) -> int:
     in two languages, started (its ledger written). Returns the broadcast id."""
     await reset_postgres(DATABASE_URL)
     await asyncio.to_thread(upgrade, DATABASE_URL)
-    database = Database(DATABASE_URL)
     box = AddressBox.from_settings("", SECRET)
+    database = Database(DATABASE_URL, box)
     now = utcnow()
     async with database.session() as session:
         rows = []

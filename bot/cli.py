@@ -87,7 +87,7 @@ def cmd_chat(settings: Settings) -> int:
     from web.app import build_pipeline
 
     async def main() -> None:
-        database = Database(settings.database_url)
+        database = Database(settings.database_url, settings.box())
         async with httpx.AsyncClient() as http:
             await chat(build_pipeline(settings, database, http))
         await database.dispose()
@@ -111,7 +111,7 @@ def cmd_directory_load(settings: Settings, only_if_empty: bool = False) -> int:
     data = directory.read_directory(settings.directory_path)
 
     async def main() -> int:
-        database = Database(settings.database_url)
+        database = Database(settings.database_url, settings.box())
         try:
             async with database.session() as session:
                 if only_if_empty and not await directory.is_empty(session, data.deployment):
@@ -124,6 +124,40 @@ def cmd_directory_load(settings: Settings, only_if_empty: bool = False) -> int:
     if loaded >= 0:
         sample = " (SAMPLE DATA)" if data.sample else ""
         print(f"Loaded {loaded} directory entries for {data.deployment}{sample}", flush=True)
+    return 0
+
+
+def cmd_keys(settings: Settings, action: str) -> int:
+    """`new`: print a fresh Fernet key. `rotate`: re-encrypt everything under the first key."""
+    from collections import Counter
+
+    from storage import keys
+    from storage.crypto import new_key
+    from storage.db import Database
+
+    if action == "new":
+        print(new_key())
+        return 0
+    box = settings.box()
+
+    async def main() -> Counter[str]:
+        database = Database(settings.database_url, box)
+        try:
+            return await keys.rotate(database, box)
+        finally:
+            await database.dispose()
+
+    counts = asyncio.run(main())
+    unreadable = counts.pop("unreadable", 0)
+    done = ", ".join(f"{name} {n}" for name, n in sorted(counts.items())) or "nothing stored"
+    print(f"Re-encrypted under the newest key: {done}", flush=True)
+    if unreadable:
+        print(
+            f"error: {unreadable} values no configured key decrypts; they were left as they are",
+            file=sys.stderr,
+        )
+        return 1
+    print("No value needs an older key now: older keys can be removed.", flush=True)
     return 0
 
 
@@ -144,7 +178,7 @@ def cmd_users_create(settings: Settings, email: str, role: str, language: str = 
             return 1
 
     async def main() -> None:
-        database = Database(settings.database_url)
+        database = Database(settings.database_url, settings.box())
         try:
             async with database.session() as session:
                 await staff.create_user(session, email, password, StaffRole(role), language)
@@ -298,6 +332,13 @@ def main(argv: list[str] | None = None) -> int:
         choices=sorted(LANGUAGE_NAMES),
         help="the language this person writes replies in (drafts are translated from it)",
     )
+    keys = sub.add_parser(
+        "keys",
+        help="encryption keys",
+        description="new: print a new Fernet key, to put first in ENCRYPTION_KEYS. rotate: "
+        "re-encrypt every stored value under the first key of ENCRYPTION_KEYS.",
+    )
+    keys.add_argument("action", choices=["new", "rotate"])
     args = parser.parse_args(argv)
     settings = Settings()
     _configure_logging(settings)
@@ -311,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_i18n_status(settings)
     if args.command == "directory":
         return cmd_directory_load(settings)
+    if args.command == "keys":
+        return cmd_keys(settings, args.action)
     if args.command == "users":
         return cmd_users_create(settings, args.email, args.role, args.language)
     return COMMANDS[args.command](settings)

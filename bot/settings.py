@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage.crypto import AddressBox
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET = "sahay-development-secret-do-not-use-in-production"  # noqa: S105
 
@@ -88,6 +90,10 @@ class Settings(BaseSettings):
         if self.telegram_webhook_secret:
             return self.telegram_webhook_secret
         return hmac.new(self.secret_key.encode(), b"telegram-webhook", hashlib.sha256).hexdigest()
+
+    def box(self) -> AddressBox:
+        """Encrypts and decrypts people's data with ENCRYPTION_KEYS (storage/crypto.py)."""
+        return AddressBox.from_settings(self.encryption_keys, self.secret_key)
 
     @property
     def secure_cookies(self) -> bool:

@@ -65,7 +65,7 @@ async def run_worker(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, settings.box())
     async with httpx.AsyncClient() as http:
         pipeline = build_pipeline(settings, database, http)
         bot = gateway.telegram_bot(settings)

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.crypto import AddressBox, attach
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -46,11 +48,15 @@ def create_engine(url: str) -> AsyncEngine:
 
 
 class Database:
-    """Owns the engine; hands out one session per unit of work."""
+    """Owns the engine; hands out one session per unit of work. `box` encrypts and decrypts
+    the message-text columns (storage/crypto.py); without it they cannot be read or written."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, box: AddressBox | None = None) -> None:
         self.url = url
         self.engine = create_engine(url)
+        self.box = box
+        if box is not None:
+            attach(self.engine.sync_engine.dialect, box)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager

@@ -23,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from storage.crypto import SealedText
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -136,7 +138,7 @@ class InboundRecord(Base):
     contact_id: Mapped[str] = mapped_column(
         ForeignKey("contacts.id", ondelete="CASCADE"), index=True
     )
-    text: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(SealedText)  # encrypted
     # The kind of non-text content (voice, sticker, photo, ...), never the content itself.
     media_kind: Mapped[str | None] = mapped_column(String(16))
     # What the platform said about the media (mime type, size, duration), never the file.
@@ -169,7 +171,7 @@ class OutboundRecord(Base):
     priority: Mapped[int] = mapped_column(default=Priority.REPLY)
     message_key: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(SealedText)  # encrypted
     buttons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # An approved WhatsApp template ({"name", "language", "parameters"}): the only kind of
     # message WhatsApp lets through outside the 24-hour window.

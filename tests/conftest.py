@@ -13,12 +13,16 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from bot.settings import DEV_SECRET
+from storage.crypto import AddressBox
 from storage.db import Database
 from storage.migrate import upgrade
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 IN_CI = os.environ.get("CI") == "true"
+# The key a development deployment derives (no ENCRYPTION_KEYS, the default SECRET_KEY).
+TEST_BOX = AddressBox.from_settings("", DEV_SECRET)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -37,7 +41,7 @@ async def _unreachable() -> list[str]:
     import redis.asyncio as redis
 
     problems = []
-    database = Database(TEST_DATABASE_URL)
+    database = Database(TEST_DATABASE_URL, TEST_BOX)
     try:
         await database.ping()
     except Exception as exc:  # noqa: BLE001 - reported, and the run stops
@@ -86,7 +90,7 @@ def postgres_url_or_skip() -> str:
 
 
 async def reset_postgres(url: str) -> None:
-    database = Database(url)
+    database = Database(url, TEST_BOX)
     async with database.engine.begin() as conn:
         await conn.execute(text("DROP SCHEMA public CASCADE"))
         await conn.execute(text("CREATE SCHEMA public"))
@@ -95,7 +99,7 @@ async def reset_postgres(url: str) -> None:
 
 async def migrated_database(url: str) -> Database:
     await asyncio.to_thread(upgrade, url)
-    return Database(url)
+    return Database(url, TEST_BOX)
 
 
 def sqlite_url(directory: Path) -> str:

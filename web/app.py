@@ -28,7 +28,6 @@ from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from nlu.language import LanguageGuesser, LazyGuesser
 from nlu.training_data import examples_by_language
-from storage.crypto import AddressBox
 from storage.db import Database
 from web import (
     audit_page,
@@ -57,7 +56,7 @@ def build_pipeline(
     guesser: LanguageGuesser | None = None,
 ) -> Pipeline:
     return Pipeline(
-        box=AddressBox.from_settings(settings.encryption_keys, settings.secret_key),
+        box=database.box or settings.box(),
         database=database,
         rasa=RasaClient(
             http, settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds
@@ -90,7 +89,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         auth.unknown_user_hash()  # before the first sign-in, so that each takes as long
-        database = Database(settings.database_url)
+        database = Database(settings.database_url, settings.box())
         async with httpx.AsyncClient() as http:
             app.state.settings = settings
             app.state.database = database

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
 from storage import requests
-from storage.crypto import AddressBox, AddressUnreadable
+from storage.crypto import UNREADABLE, AddressBox, AddressUnreadable
 from storage.models import HelpRequest, InboundRecord, OutboundRecord, StaffUser
 from web.translation import TranslationUnavailable, Translator
 
@@ -22,7 +22,7 @@ def readable(box: AddressBox, sealed: Any) -> str | None:
     try:
         return box.open(sealed)
     except AddressUnreadable:
-        return "(unreadable: the key that encrypted this was removed)"
+        return UNREADABLE
 
 
 async def timeline_view(

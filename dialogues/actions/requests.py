@@ -23,7 +23,6 @@ from rasa_sdk.types import DomainDict
 from bot.settings import Settings
 from dialogues.actions import runtime
 from storage import requests
-from storage.crypto import AddressBox
 from storage.models import Contact, Urgency, as_utc, utcnow
 from storage.requests import AGE_GROUPS, CATEGORIES, GENDERS
 
@@ -281,7 +280,7 @@ class ActionSubmitRequest(Action):
             _say(dispatcher, "request.declined", directory=directory, buttons=[MENU])
             return _reset()
         settings = Settings()
-        box = AddressBox.from_settings(settings.encryption_keys, settings.secret_key)
+        box = settings.box()
         metadata = tracker.latest_message.get("metadata") or {}
         household = slot("request_household_size")
         phone = slot("request_phone")

@@ -11,4 +11,5 @@ from storage.db import Database
 
 @cache
 def database() -> Database:
-    return Database(Settings().database_url)
+    settings = Settings()
+    return Database(settings.database_url, settings.box())

@@ -15,7 +15,7 @@ from bot.settings import PROJECT_ROOT
 from storage import staff
 from storage.db import Database
 from storage.models import StaffRole, StaffUser
-from tests.conftest import migrated_database, sqlite_url
+from tests.conftest import TEST_BOX, migrated_database, sqlite_url
 
 PASSWORD = "correct horse battery"
 
@@ -85,7 +85,7 @@ async def test_sahay_users_create(tmp_path: Path) -> None:
     assert again.returncode == 1
     assert "already has an account" in again.stderr
     assert PASSWORD not in done.stdout + done.stderr + again.stderr
-    database = Database(url)
+    database = Database(url, TEST_BOX)
     async with database.session() as session:
         [user] = (await session.scalars(select(StaffUser))).all()
     await database.dispose()

@@ -15,7 +15,7 @@ from nlu.training_data import examples_by_language
 from storage.db import Database
 from storage.models import StaffRole
 from storage.staff import create_user
-from tests.conftest import migrated_database, sqlite_url, unused_port
+from tests.conftest import TEST_BOX, migrated_database, sqlite_url, unused_port
 from tests.fakes import FakeGoogleTranslate, fake_google_translate
 from web.app import create_app
 
@@ -74,7 +74,7 @@ class StaffApp:
     users: dict[str, int] = field(default_factory=dict)  # role -> user id
 
     def database(self) -> Database:
-        return Database(self.settings.database_url)
+        return Database(self.settings.database_url, self.settings.box())
 
     async def browser(self, role: str | None) -> httpx.AsyncClient:
         """A new cookie jar; signed in as the user of `role` (None: not signed in)."""
@@ -104,7 +104,7 @@ def csrf_of(html: str) -> str:
 
 @pytest.fixture
 async def staff_app(db_url: str) -> AsyncIterator[StaffApp]:
-    database = Database(db_url)
+    database = Database(db_url, TEST_BOX)
     users = {}
     async with database.session() as session:
         for role in StaffRole:

@@ -9,14 +9,14 @@ from sqlalchemy import func, select
 
 from storage.db import Database
 from storage.models import InboundRecord, InboundStatus, OutboundRecord
-from tests.conftest import unused_port
+from tests.conftest import TEST_BOX, unused_port
 from tests.web.conftest import app_client, offline_settings
 
 URL = "/api/chat/messages"
 
 
 async def _count(db_url: str, model: type) -> int:
-    database = Database(db_url)
+    database = Database(db_url, TEST_BOX)
     async with database.session() as s:
         n = await s.scalar(select(func.count()).select_from(model))
     await database.dispose()
@@ -77,7 +77,7 @@ async def test_rasa_down_says_try_again_and_keeps_the_message(
     assert body["language"] == "en"
     [message] = body["messages"]
     assert "try again" in message["text"]
-    database = Database(db_url)
+    database = Database(db_url, TEST_BOX)
     async with database.session() as s:
         [record] = (await s.scalars(select(InboundRecord))).all()
         assert record.status is InboundStatus.PENDING
