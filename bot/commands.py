@@ -1,6 +1,7 @@
 """Gateway commands: button payloads the gateway answers itself, without NLU.
 
 `sahay:lang:<code>` chooses a language; `sahay:places:<category>:<page>` lists more places;
+`sahay:erase:yes` confirms "delete my data" (Rasa asks, the gateway erases);
 `/start [payload]` is Telegram's first message (a deep link `t.me/<bot>?start=<payload>` adds
 the payload: a language code, a service such as `vaccination`, or both: `dv-vaccination`).
 """
@@ -27,6 +28,14 @@ class ChooseLanguage:
 class MorePlaces:
     category: str
     page: int
+
+
+@dataclass(frozen=True)
+class ConfirmErase:
+    """The person pressed "Yes, delete" under "delete everything Sahay keeps about you?"."""
+
+
+ERASE_PAYLOAD = "sahay:erase:yes"
 
 
 @dataclass(frozen=True)
@@ -112,7 +121,9 @@ START_WORDS = frozenset(
     }
 )  # fmt: skip
 
-Command = ChooseLanguage | MorePlaces | Start | Cancel | Status | StopAlerts | StartAlerts
+Command = (
+    ChooseLanguage | MorePlaces | ConfirmErase | Start | Cancel | Status | StopAlerts | StartAlerts
+)
 
 
 def language_payload(language: str) -> str:
@@ -129,6 +140,8 @@ def parse(text: str) -> Command | None:
         return ChooseLanguage(match.group(1))
     if match := _PLACES.fullmatch(text):
         return MorePlaces(match.group(1), int(match.group(2)))
+    if text == ERASE_PAYLOAD:
+        return ConfirmErase()
     if match := _START.fullmatch(text):
         return _start(match.group(1) or "")
     word = text.lower().strip(" .!?।")

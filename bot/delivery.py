@@ -172,7 +172,7 @@ class DeliveryEngine:
         outgoing = Outgoing(
             id=record.id,
             address=address,
-            text=record.text,
+            text=record.text or "",
             language=record.language,
             buttons=tuple(Button(b["title"], b["payload"]) for b in record.buttons),
             numbered=record.numbered,

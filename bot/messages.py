@@ -152,7 +152,16 @@ MESSAGES: Final[Mapping[str, str]] = {
     "alerts.unsubscribed": N_(
         "OK, no more alerts. You can still ask me anything. To get alerts again, write START."
     ),
-    "answer.delete_my_data": N_("To delete your data, call the helpline and they will erase it."),
+    # "Delete my data": asked to confirm, then erased once the confirmation has left.
+    "erase.confirm": N_(
+        "Delete everything Sahay keeps about you? Your messages, your language, your alerts "
+        "and any request still open will be deleted. Closed requests are kept only as "
+        "numbers, without your name or words. You can still use Sahay any time."
+    ),
+    "erase.done": N_(
+        "Done. Your data is being deleted now, within a minute. If you write again, Sahay "
+        "starts fresh and knows nothing of this conversation."
+    ),
     # Service directory lines
     "directory.where": N_("Where to go:"),
     "directory.where_near": N_("Near %(location)s:"),
@@ -272,6 +281,8 @@ MESSAGES: Final[Mapping[str, str]] = {
     "button.change_household": N_("Change: people"),
     "button.change_contact": N_("Change: contact"),
     "button.menu": N_("Menu"),
+    "button.erase_yes": N_("Yes, delete"),
+    "button.erase_no": N_("No, keep it"),
     "button.goodbye": N_("Bye"),
     "button.language": N_("Language"),
     # The button that opens a WhatsApp list of options (at most 20 characters).

@@ -30,7 +30,7 @@ from bot.messages import LANGUAGE_NAMES
 from bot.pseudonym import contact_id
 from bot.rasa_client import RasaClient, RasaReply
 from nlu.language import Guesser, LazyGuesser
-from storage import directory, requests, subscriptions
+from storage import directory, privacy, requests, subscriptions
 from storage import repository as repo
 from storage.crypto import AddressBox
 from storage.db import Database
@@ -58,7 +58,7 @@ def _location_reply(record: InboundRecord) -> RasaReply:
 def to_outbound(record: OutboundRecord) -> OutboundMessage:
     return OutboundMessage(
         id=record.id,
-        text=record.text,
+        text=record.text or "",
         key=record.message_key,
         language=record.language,
         buttons=tuple(Button(b["title"], b["payload"]) for b in record.buttons),
@@ -288,6 +288,11 @@ class Pipeline:
             async with self.database.session() as session:
                 await repo.set_language(session, contact, command.language)
             return [RasaReply(key="language_set", buttons=[MENU_BUTTON])], command.language
+        if isinstance(command, commands.ConfirmErase):
+            async with self.database.session() as session:
+                await privacy.request_erasure(session, contact)
+            logger.info("Erasure confirmed; the worker erases the contact")
+            return [RasaReply(key="erase.done")], language
         if isinstance(command, commands.StopAlerts | commands.StartAlerts):
             async with self.database.session() as session:
                 if isinstance(command, commands.StopAlerts):

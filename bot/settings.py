@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from storage.crypto import AddressBox
 
@@ -75,6 +76,11 @@ class Settings(BaseSettings):
     login_failures_per_account: int = Field(default=5, ge=1)
     login_failures_per_address: int = Field(default=20, ge=1)
     login_throttle_minutes: int = Field(default=15, ge=1)
+    # Retention (storage/retention.py, run by the worker): message text and Rasa's record of
+    # conversations older than this are deleted; closed requests are anonymised this long after
+    # they closed, and kept only for counting.
+    retention_days: int = Field(default=90, ge=1)
+    closed_request_retention_days: int = Field(default=90, ge=1)
 
     @property
     def telegram_enabled(self) -> bool:
@@ -94,6 +100,16 @@ class Settings(BaseSettings):
     def box(self) -> AddressBox:
         """Encrypts and decrypts people's data with ENCRYPTION_KEYS (storage/crypto.py)."""
         return AddressBox.from_settings(self.encryption_keys, self.secret_key)
+
+    @property
+    def tracker_store_url(self) -> str:
+        """Where Rasa keeps conversations (storage/tracker.py): on PostgreSQL, a database of
+        its own on the same server; otherwise a SQLite file next to Rasa's config."""
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "postgresql":
+            tracker = url.set(database=f"{url.database}_tracker")
+            return tracker.render_as_string(hide_password=False)
+        return f"sqlite+aiosqlite:///{self.var_dir / 'rasa' / 'tracker.db'}"
 
     @property
     def secure_cookies(self) -> bool:

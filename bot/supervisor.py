@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from bot.rasa_model import RASA_BIN, rasa_env
 from bot.settings import PROJECT_ROOT, Settings
@@ -96,17 +97,57 @@ def _port(url: str) -> str:
     return str(urlsplit(url).port or 80)
 
 
+def _tracker_store(settings: Settings) -> str:
+    url = make_url(settings.tracker_store_url)
+    if url.get_backend_name() != "postgresql":
+        return f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {url.database}\n"
+    lines = [
+        "tracker_store:",
+        "  type: SQL",
+        "  dialect: postgresql",
+        f"  url: {url.host or '127.0.0.1'}",
+        f"  port: {url.port or 5432}",
+        f"  db: {url.database}",
+        # Rasa creates its database, logged in to the gateway's.
+        f"  login_db: {make_url(settings.database_url).database}",
+    ]
+    if url.username:
+        lines.append(f"  username: {url.username}")
+    if url.password:
+        lines.append(f"  password: {url.password}")
+    return "\n".join(lines) + "\n"
+
+
+def _lock_store(settings: Settings) -> str:
+    """With Redis, every Rasa server shares one lock per conversation (several may run)."""
+    if not settings.redis_url:
+        return ""
+    url = urlsplit(settings.redis_url)
+    lines = [
+        "lock_store:",
+        "  type: redis",
+        f"  url: {url.hostname or '127.0.0.1'}",
+        f"  port: {url.port or 6379}",
+        f"  db: {(url.path or '/0').strip('/') or 0}",
+        "  key_prefix: sahay",
+    ]
+    if url.password:
+        lines.append(f"  password: {url.password}")
+    return "\n".join(lines) + "\n"
+
+
 def write_rasa_config(settings: Settings, directory: Path) -> tuple[Path, Path]:
-    """endpoints.yml (action server, SQLite tracker store) and credentials.yml (REST)."""
+    """endpoints.yml (action server, SQL tracker store, Redis lock store when REDIS_URL is
+    set) and credentials.yml (REST). The file can hold a database password: owner-only."""
     directory.mkdir(parents=True, exist_ok=True)
     endpoints = directory / "endpoints.yml"
+    endpoints.touch(mode=0o600)
+    endpoints.chmod(0o600)  # also when an older file is there
     endpoints.write_text(
         "action_endpoint:\n"
         f"  url: {settings.action_server_url.rstrip('/')}/webhook\n"
-        "tracker_store:\n"
-        "  type: SQL\n"
-        "  dialect: sqlite\n"
-        f"  db: {directory / 'tracker.db'}\n"
+        + _tracker_store(settings)
+        + _lock_store(settings)
     )
     credentials = directory / "credentials.yml"
     credentials.write_text("rest:\n")

@@ -13,6 +13,8 @@ import os
 import secrets
 import signal
 import socket
+import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
@@ -26,7 +28,9 @@ from bot.delivery import DeliveryEngine
 from bot.errors import SahayError
 from bot.pipeline import Pipeline
 from bot.settings import Settings
+from storage import privacy
 from storage.db import Database
+from storage.tracker import TrackerStore
 from web.app import build_gateway, build_pipeline
 
 logger = logging.getLogger(__name__)
@@ -51,6 +55,39 @@ async def run_once(pipeline: Pipeline, engine: DeliveryEngine | None = None) -> 
     if engine is not None:
         await engine.run_once()
     return produced
+
+
+@dataclass
+class Forgetting:
+    """Erasures people confirmed, at every pass; the retention purge, once an hour."""
+
+    database: Database
+    tracker: TrackerStore
+    retention: timedelta
+    closed_retention: timedelta
+    purge_every: float = 3600.0
+    _next_purge: float = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, database: Database) -> Forgetting:
+        return cls(
+            database,
+            TrackerStore(settings.tracker_store_url),
+            timedelta(days=settings.retention_days),
+            timedelta(days=settings.closed_request_retention_days),
+        )
+
+    async def run_once(self) -> None:
+        erased = await privacy.run_erasures(self.database, self.tracker)
+        if erased:
+            logger.info("Erased %d contacts who asked for it", erased)
+        if time.monotonic() >= self._next_purge:
+            purged = await privacy.purge(
+                self.database, self.tracker, self.retention, self.closed_retention
+            )
+            self._next_purge = time.monotonic() + self.purge_every
+            if any(purged.values()):
+                logger.info("Retention purge: %s", dict(purged))
 
 
 async def run_worker(
@@ -78,6 +115,7 @@ async def run_worker(
             polling = asyncio.create_task(_telegram(settings, bot, gate, stop))
         logger.info("Worker started (channels: %s)", ", ".join(gate.engine.channels) or "none")
         broadcasting = _broadcasts(settings, gate, stop, worker_id, predecessor)
+        forgetting = Forgetting.from_settings(settings, database)
         while not stop.is_set():
             try:
                 produced = await run_once(pipeline, gate.engine)
@@ -85,6 +123,10 @@ async def run_worker(
                     logger.info("Answered waiting messages: %d replies", produced)
             except (SQLAlchemyError, OSError) as exc:
                 logger.error("Database unavailable (%s); retrying", type(exc).__name__)
+            try:
+                await forgetting.run_once()
+            except (SQLAlchemyError, OSError) as exc:
+                logger.error("Erasure or purge failed (%s); retrying", type(exc).__name__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), settings.worker_poll_seconds)
         if polling is not None:
@@ -94,6 +136,7 @@ async def run_worker(
         if bot is not None:  # the replies and broadcasts still needed it after setWebhook
             with contextlib.suppress(TelegramError):
                 await bot.shutdown()
+        await forgetting.tracker.dispose()
     await database.dispose()
     logger.info("Worker stopped")
 

@@ -121,6 +121,9 @@ class Contact(Base):
     safeguarding_at: Mapped[datetime | None]
     # False once the platform said the person blocked Sahay (403): nothing more is sent.
     reachable: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # The person confirmed "delete my data": erased once the confirmation has left
+    # (storage/privacy.py).
+    erase_requested_at: Mapped[datetime | None]
 
 
 class InboundRecord(Base):
@@ -138,7 +141,8 @@ class InboundRecord(Base):
     contact_id: Mapped[str] = mapped_column(
         ForeignKey("contacts.id", ondelete="CASCADE"), index=True
     )
-    text: Mapped[str | None] = mapped_column(SealedText)  # encrypted
+    # Encrypted; None once the retention period has passed (storage/privacy.py).
+    text: Mapped[str | None] = mapped_column(SealedText)
     # The kind of non-text content (voice, sticker, photo, ...), never the content itself.
     media_kind: Mapped[str | None] = mapped_column(String(16))
     # What the platform said about the media (mime type, size, duration), never the file.
@@ -171,7 +175,8 @@ class OutboundRecord(Base):
     priority: Mapped[int] = mapped_column(default=Priority.REPLY)
     message_key: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8))
-    text: Mapped[str] = mapped_column(SealedText)  # encrypted
+    # Encrypted; None once the retention period has passed (storage/privacy.py).
+    text: Mapped[str | None] = mapped_column(SealedText)
     buttons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # An approved WhatsApp template ({"name", "language", "parameters"}): the only kind of
     # message WhatsApp lets through outside the 24-hour window.
@@ -298,6 +303,8 @@ class HelpRequest(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Set when its words and its link to the person were removed (storage/privacy.py).
+    anonymised_at: Mapped[datetime | None]
 
 
 class RequestEvent(Base):

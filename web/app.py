@@ -29,12 +29,14 @@ from bot.settings import Settings
 from nlu.language import LanguageGuesser, LazyGuesser
 from nlu.training_data import examples_by_language
 from storage.db import Database
+from storage.tracker import TrackerStore
 from web import (
     audit_page,
     auth,
     broadcast_pages,
     broadcast_test,
     chat_page,
+    erasure,
     health,
     media,
     queue,
@@ -105,6 +107,7 @@ def create_app(
                 settings.translate_url, settings.translate_timeout_seconds
             )
             app.state.background = set()
+            app.state.tracker = TrackerStore(settings.tracker_store_url)
             if bot is not None:
                 await _start_bot(bot)
             try:
@@ -113,6 +116,7 @@ def create_app(
                 await asyncio.gather(*app.state.background, return_exceptions=True)
                 await app.state.translator.close()
                 await app.state.gateway.close()
+                await app.state.tracker.dispose()
                 if bot is not None:
                     await bot.shutdown()
                 await database.dispose()
@@ -126,6 +130,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(queue.router)
     app.include_router(request_page.router)
+    app.include_router(erasure.router)
     app.include_router(audit_page.router)
     app.include_router(broadcast_test.router)  # before broadcast_pages' /{command}
     app.include_router(broadcast_pages.router)

@@ -119,3 +119,15 @@ async def test_stop_and_start_work_in_every_language_without_rasa(
         await pipeline.receive(message(text="START", n=n + 10))
     # Only the word on its own: a sentence with it in is a question for Rasa.
     assert commands.parse("the bus did not stop") is None
+
+
+async def test_yes_delete_marks_the_person_for_erasure_and_says_so_in_their_language(
+    pipeline: Pipeline,
+) -> None:
+    await pipeline.receive(message(text="sahay:lang:ne", n=1))
+    [reply] = await pipeline.receive(message(text=commands.ERASE_PAYLOAD, n=2))
+    assert (reply.key, reply.language) == ("erase.done", "ne")
+    assert reply.text == RENDERER.text("erase.done", "ne")
+    async with pipeline.database.session() as session:
+        [contact] = (await session.scalars(select(Contact))).all()
+    assert contact.erase_requested_at is not None

@@ -19,7 +19,7 @@ from bot.settings import PROJECT_ROOT, Settings
 from bot.supervisor import Supervisor, services
 from storage import directory
 from storage.db import Database
-from tests.conftest import TEST_BOX, migrated_database, sqlite_url, unused_port
+from tests.conftest import migrated_database, sqlite_url, unused_port
 from tests.fakes import FakeGoogleTranslate, FakeTelegram, fake_google_translate, fake_telegram
 
 STARTUP_TIMEOUT = 240.0

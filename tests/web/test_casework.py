@@ -102,6 +102,8 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/requests/{request_id}/notes"): CASEWORK_ACTION,
     ("POST", "/requests/{request_id}/draft"): row(401, 403, 200, 200),
     ("POST", "/requests/{request_id}/reply"): CASEWORK_ACTION,
+    # Admins only; without the reference code typed, nothing is erased.
+    ("POST", "/requests/{request_id}/erase"): row(401, 403, 403, 422),
     ("GET", "/requests/export.csv"): ADMIN_PAGE,
     ("GET", "/audit"): ADMIN_PAGE,
     # Broadcasts: staff and admins. A fresh draft cannot yet be drafted from, reviewed,
