@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # Where Telegram and WhatsApp reach this deployment (https://...): uploaded recordings and
     # images are fetched from PUBLIC_URL/media/... . Unset: the address the staff page is on.
     public_url: str = ""
+    # Rasa's tracker store (an SQLAlchemy URL); unset: derived, see `tracker_store_url`.
+    tracker_store: str = Field(default="", validation_alias="tracker_store_url")
     # Fernet keys for channel addresses, comma-separated, newest first (storage/crypto.py).
     encryption_keys: str = ""
     # Telegram. Polling when only the token is set; webhook mode when the URL is set too.
@@ -103,8 +105,11 @@ class Settings(BaseSettings):
 
     @property
     def tracker_store_url(self) -> str:
-        """Where Rasa keeps conversations (storage/tracker.py): on PostgreSQL, a database of
-        its own on the same server; otherwise a SQLite file next to Rasa's config."""
+        """Where Rasa keeps conversations (storage/tracker.py): TRACKER_STORE_URL, or on
+        PostgreSQL a database of its own on the same server, otherwise a SQLite file next to
+        Rasa's config. `sahay run` hands it to every process it starts."""
+        if self.tracker_store:
+            return self.tracker_store
         url = make_url(self.database_url)
         if url.get_backend_name() == "postgresql":
             tracker = url.set(database=f"{url.database}_tracker")

@@ -156,7 +156,12 @@ def write_rasa_config(settings: Settings, directory: Path) -> tuple[Path, Path]:
 
 def services(settings: Settings, model: Path, token: str) -> list[Service]:
     endpoints, credentials = write_rasa_config(settings, settings.var_dir / "rasa")
-    app_env = {"RASA_TOKEN": token, "DATABASE_URL": settings.database_url}
+    app_env = {
+        "RASA_TOKEN": token,
+        "DATABASE_URL": settings.database_url,
+        # The store Rasa is configured with: where the gateway erases and purges.
+        "TRACKER_STORE_URL": settings.tracker_store_url,
+    }
     python = sys.executable
     return [
         Service(
