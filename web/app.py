@@ -15,12 +15,14 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 from telegram import Bot
 from telegram.error import TelegramError
 
 from bot import gateway
 from bot.channels import telegram, webchat, whatsapp
 from bot.delivery import DeliveryEngine
+from bot.http_errors import errors
 from bot.i18n import Renderer, load_catalogues
 from bot.messages import N_
 from bot.pipeline import Pipeline
@@ -121,7 +123,11 @@ def create_app(
                     await bot.shutdown()
                 await database.dispose()
 
-    app = FastAPI(title="Sahay", version="0.1.0", lifespan=lifespan)
+    # Every route may refuse a body it cannot read, a method it does not take, or answer 503
+    # while the database is down: the spec says so, with the error body they all use.
+    app = FastAPI(
+        title="Sahay", version="0.1.0", lifespan=lifespan, responses=errors(400, 405, 422, 503)
+    )
     app.include_router(webchat.router)
     app.include_router(telegram.router)
     app.include_router(whatsapp.router)
@@ -199,13 +205,33 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": "The request is not valid.", "problems": problems}, 422)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     """Every HTTP error as {"error": ...}; a body FastAPI could not decode is reported as such."""
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
     message = str(exc.detail)
     if exc.status_code == 400 and "parsing the body" in message:
         message = INVALID_BODY
-    return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return JSONResponse({"error": message}, status_code=exc.status_code, headers=headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path. Starlette names only the first route's,
+    so a GET and a POST on one path answered OPTIONS with "Allow: POST"."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        # FastAPI keeps an included router as one entry that points at the original.
+        inner = getattr(getattr(route, "original_router", None), "routes", [route])
+        for candidate in inner:
+            takes = getattr(candidate, "methods", None) or set()
+            if (
+                isinstance(candidate, BaseRoute)
+                and candidate.matches(request.scope)[0] is not Match.NONE
+            ):
+                methods |= set(takes)
+    return ", ".join(sorted(methods))
 
 
 async def _database_down(_request: Request, exc: Exception) -> JSONResponse:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import SahayError
@@ -36,7 +37,24 @@ async def _action_server_ok(request: Request) -> bool:
     return response.status_code == 200
 
 
-@router.get("/healthz")
+class Component(BaseModel):
+    ready: bool
+    detail: str | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ready", "unavailable"]
+    components: dict[str, Component]
+
+
+@router.get(
+    "/healthz",
+    response_model=None,
+    responses={
+        200: {"model": Health, "description": "Every component is ready."},
+        503: {"model": Health, "description": "Some component is not ready; it says which."},
+    },
+)
 async def healthz(request: Request) -> JSONResponse:
     """200 when every component is ready, else 503; the body gives each component's state."""
     database, rasa, actions = await asyncio.gather(

@@ -15,13 +15,20 @@ from storage import repository as repo
 
 CHANNEL = "webchat"
 SENDER_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
+# Something other than what str.strip() removes (Unicode whitespace and separators).
+NOT_BLANK = r"[^\s\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
 
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sender: str = Field(pattern=SENDER_PATTERN, description="An opaque id the client keeps.")
-    text: str = Field(max_length=MAX_TEXT_LENGTH, description="What the person wrote.")
+    text: str = Field(
+        max_length=MAX_TEXT_LENGTH,
+        # Documented as the validator below enforces it: not only spaces.
+        pattern=NOT_BLANK,
+        description="What the person wrote (not only spaces).",
+    )
     id: str | None = Field(
         default=None,
         pattern=SENDER_PATTERN,

@@ -41,6 +41,7 @@ from bot.delivery import (
     Transient,
     Unreachable,
 )
+from bot.http_errors import errors, json_body
 from bot.pipeline import Pipeline
 from bot.settings import Settings
 from storage import ledger
@@ -163,13 +164,23 @@ def signature_ok(secret: str, body: bytes, header: str) -> bool:
 router = APIRouter(tags=["whatsapp"])
 
 
-@router.get("/webhooks/whatsapp", response_class=PlainTextResponse)
+@router.get(
+    "/webhooks/whatsapp",
+    response_model=None,
+    responses={
+        200: {
+            "description": "The challenge, echoed.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        **errors(403, 404, 422),
+    },
+)
 async def verify(
     request: Request,
     mode: str = Query("", alias="hub.mode", max_length=32),
     token: str = Query("", alias="hub.verify_token", max_length=256),
     challenge: str = Query("", alias="hub.challenge", max_length=256),
-) -> str:
+) -> PlainTextResponse:
     """Meta's subscription check: echo the challenge when the verify token matches."""
     settings: Settings = request.app.state.settings
     if not settings.whatsapp_enabled:
@@ -177,10 +188,25 @@ async def verify(
     expected = settings.whatsapp_verify_token.encode()
     if mode != "subscribe" or not hmac.compare_digest(token.encode(), expected):
         raise HTTPException(403, "The verify token is wrong.")
-    return challenge
+    return PlainTextResponse(challenge)
 
 
-@router.post("/webhooks/whatsapp")
+@router.post(
+    "/webhooks/whatsapp",
+    responses=errors(400, 401, 403, 404),
+    openapi_extra={
+        **json_body("A WhatsApp Cloud API webhook payload (messages and statuses)."),
+        "parameters": [
+            {
+                "name": SIGNATURE_HEADER,
+                "in": "header",
+                "required": True,
+                "description": "sha256=HMAC of the body with the app secret.",
+                "schema": {"type": "string"},
+            }
+        ],
+    },
+)
 async def webhook(request: Request) -> dict[str, Any]:
     """Every message of the batch stored, every status recorded, then the 200."""
     settings: Settings = request.app.state.settings
