@@ -35,13 +35,23 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody, "description": MEANINGS[code]} for code in codes}
 
 
-def json_body(description: str) -> dict[str, Any]:
-    """`openapi_extra=` for a webhook that reads its raw body (to check a signature over the
-    exact bytes) and so declares no model: a JSON object."""
+def signed_json_body(description: str, header: str, header_description: str) -> dict[str, Any]:
+    """`openapi_extra=` for a webhook that reads its raw body (to check the platform's secret
+    or signature over the exact bytes) and so declares no model: a JSON object, and the
+    header that authenticates it."""
     return {
         "requestBody": {
             "required": True,
             "description": description,
             "content": {"application/json": {"schema": {"type": "object"}}},
-        }
+        },
+        "parameters": [
+            {
+                "name": header,
+                "in": "header",
+                "required": True,
+                "description": header_description,
+                "schema": {"type": "string"},
+            }
+        ],
     }

@@ -36,7 +36,7 @@ from telegram.warnings import PTBUserWarning
 from bot.channels.aiohttp_request import AiohttpRequest
 from bot.channels.base import InboundMessage, MessageIgnored
 from bot.delivery import Outgoing, RateLimited, Rejected, Transient, Unreachable
-from bot.http_errors import errors, json_body
+from bot.http_errors import errors, signed_json_body
 from bot.pipeline import Accepted, Pipeline, option_reference
 from bot.settings import Settings
 from storage import repository as repo
@@ -219,18 +219,11 @@ router = APIRouter(tags=["telegram"])
 @router.post(
     "/webhooks/telegram",
     responses=errors(400, 401, 403, 404),
-    openapi_extra={
-        **json_body("A Telegram Update, as the Bot API posts it."),
-        "parameters": [
-            {
-                "name": SECRET_HEADER,
-                "in": "header",
-                "required": True,
-                "description": "The secret token given to setWebhook.",
-                "schema": {"type": "string"},
-            }
-        ],
-    },
+    openapi_extra=signed_json_body(
+        "A Telegram Update, as the Bot API posts it.",
+        SECRET_HEADER,
+        "The secret token given to setWebhook.",
+    ),
 )
 async def telegram_webhook(request: Request, background: BackgroundTasks) -> dict[str, Any]:
     """Telegram's webhook. The update is stored before the 200; answering happens after."""

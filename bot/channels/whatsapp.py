@@ -41,7 +41,7 @@ from bot.delivery import (
     Transient,
     Unreachable,
 )
-from bot.http_errors import errors, json_body
+from bot.http_errors import errors, signed_json_body
 from bot.pipeline import Pipeline
 from bot.settings import Settings
 from storage import ledger
@@ -194,18 +194,11 @@ async def verify(
 @router.post(
     "/webhooks/whatsapp",
     responses=errors(400, 401, 403, 404),
-    openapi_extra={
-        **json_body("A WhatsApp Cloud API webhook payload (messages and statuses)."),
-        "parameters": [
-            {
-                "name": SIGNATURE_HEADER,
-                "in": "header",
-                "required": True,
-                "description": "sha256=HMAC of the body with the app secret.",
-                "schema": {"type": "string"},
-            }
-        ],
-    },
+    openapi_extra=signed_json_body(
+        "A WhatsApp Cloud API webhook payload (messages and statuses).",
+        SIGNATURE_HEADER,
+        "sha256=HMAC of the body with the app secret.",
+    ),
 )
 async def webhook(request: Request) -> dict[str, Any]:
     """Every message of the batch stored, every status recorded, then the 200."""
