@@ -12,11 +12,14 @@ RASA_READY := $(RASA_VENV)/.ready
 PO_FILES := $(wildcard locales/*/LC_MESSAGES/sahay.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test setup lint typecheck pytest train locales-extract bench-startup eval-nlu \
+.PHONY: run run-prod test setup lint typecheck pytest train locales-extract bench-startup eval-nlu \
 	tune-nlu bench-nlu bench-webhooks bench-broadcast screenshots lock clean
 
 run: setup ## Start Sahay on the embedded default (SQLite, no tokens)
 	@$(VENV)/bin/sahay run
+
+run-prod: setup ## Production mode here: PostgreSQL, Redis, 2 web processes, 2 workers
+	@$(VENV)/bin/python scripts/run_prod.py
 
 test: setup lint typecheck pytest ## Everything CI checks
 

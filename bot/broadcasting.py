@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import metrics
 from bot.broadcast_plan import Recipient, outcome_of, plan_row
 from bot.delivery import (
     DeliveryError,
@@ -248,6 +249,9 @@ class BroadcastEngine:
             )
             for (row, _message), (error, sent_id) in zip(sendable, results, strict=True):
                 outcomes.append(outcome_of(row, error, sent_id))
+                metrics.BROADCAST_DELIVERIES.labels(
+                    channel, "sent" if error is None else outcomes[-1].state.value
+                ).inc()
                 if error is None:
                     self.sent += 1
                 elif isinstance(error, RateLimited) and error.whole_channel:

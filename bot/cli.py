@@ -7,6 +7,7 @@ import asyncio
 import logging
 import secrets
 import signal
+import socket
 import sys
 import time
 from types import FrameType
@@ -33,13 +34,16 @@ def cmd_web(settings: Settings) -> int:
     from web.app import create_app
 
     # No access log: web-chat URLs carry the sender's id, and logs never hold personal data.
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        access_log=False,
-        log_level=settings.log_level.lower(),
+    config = uvicorn.Config(
+        create_app(settings), access_log=False, log_level=settings.log_level.lower()
     )
+    # SO_REUSEPORT: several `sahay web` processes listen on one port and the kernel shares
+    # the connections between them; one that dies leaves the others serving.
+    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((settings.host, settings.port))
+    uvicorn.Server(config).run(sockets=[sock])
     return 0
 
 

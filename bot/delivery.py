@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from bot import metrics
 from bot.channels.base import Button
 from bot.i18n import Renderer
 from bot.rates import Pacer, take, until
@@ -97,6 +98,16 @@ def backoff(attempts: int) -> float:
     return float(min(MAX_BACKOFF_SECONDS, 2 ** max(0, attempts - 1)))
 
 
+# A reply's outcome as /metrics counts it.
+OUTCOMES = {
+    OutboundStatus.SENT: "sent",
+    OutboundStatus.FAILED: "failed",
+    OutboundStatus.QUEUED: "retry",  # rate-limited or a transient error: sent later
+    OutboundStatus.SENDING: "sending",
+    OutboundStatus.UNCERTAIN: "uncertain",
+}
+
+
 @dataclass
 class DeliveryEngine:
     database: Database
@@ -145,6 +156,7 @@ class DeliveryEngine:
             contact = await session.get(Contact, record.contact_id)
         async with self._limit:
             status, error, retry_at, platform_id = await self._send(record, contact)
+        metrics.MESSAGES_OUT.labels(record.channel, OUTCOMES[status]).inc()
         async with self.database.session() as session:
             await repo.finish_outbound(
                 session,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot import casework, commands, safeguarding
+from bot import casework, commands, metrics, safeguarding
 from bot.answers import with_directory, with_language_picker
 from bot.channels.base import (
     ADDRESSED,
@@ -128,6 +128,8 @@ class Pipeline:
                 media_kind=media,
                 media_meta=meta,
             )
+        if created:
+            metrics.MESSAGES_IN.labels(message.channel).inc()
         return Accepted(cid, inbound_id, created)
 
     async def language_of(self, contact: str) -> str:

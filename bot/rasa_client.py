@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from bot import metrics
 from bot.errors import RasaError, RasaUnavailable
 
 logger = logging.getLogger(__name__)
@@ -62,12 +64,23 @@ class RasaClient:
         self._timeout = timeout
 
     async def turn(self, sender: str, text: str, metadata: Mapping[str, Any]) -> list[RasaReply]:
-        response = await self._request(
-            "POST",
-            "/webhooks/rest/webhook",
-            json={"sender": sender, "message": text, "metadata": dict(metadata)},
-        )
-        return parse_replies(response.json())
+        started, outcome = time.perf_counter(), "error"
+        try:
+            response = await self._request(
+                "POST",
+                "/webhooks/rest/webhook",
+                json={"sender": sender, "message": text, "metadata": dict(metadata)},
+            )
+            replies = parse_replies(response.json())
+            outcome = "ok"
+            return replies
+        except RasaUnavailable:
+            outcome = "unavailable"
+            raise
+        finally:
+            metrics.RASA_LATENCY.labels(outcome).observe(time.perf_counter() - started)
+            if outcome != "ok":
+                metrics.ERRORS.labels("rasa").inc()
 
     async def model_loaded(self) -> bool:
         response = await self._request("GET", "/status", params={"token": self._token})

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # `sahay run` starts this many `sahay web` processes (sharing PORT) and delivery workers.
+    web_processes: int = Field(default=1, ge=1, le=32)
+    worker_processes: int = Field(default=1, ge=1, le=32)
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: str = ""
     rasa_timeout_seconds: float = Field(default=30.0, gt=0)
@@ -35,6 +38,8 @@ class Settings(BaseSettings):
     deployment: str = "maldives"
     directory_file: Path | None = None
     log_level: str = "INFO"
+    # /metrics answers only with "Authorization: Bearer <METRICS_TOKEN>" when this is set.
+    metrics_token: str = ""
     worker_poll_seconds: float = Field(default=2.0, gt=0)
     var_dir: Path = PROJECT_ROOT / "var"
     # Where Telegram and WhatsApp reach this deployment (https://...): uploaded recordings and
@@ -51,6 +56,8 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str = Field(default="", pattern=r"^[A-Za-z0-9_-]{0,256}$")
     # python-telegram-bot's `base_url`: the token is appended (or fills "{token}").
     telegram_api_base_url: str = "https://api.telegram.org/bot"
+    # Without a webhook, one worker polls: `sahay run` turns this off for the others.
+    telegram_poll: bool = True
     telegram_poll_timeout_seconds: int = Field(default=25, ge=0, le=50)
     # WhatsApp Cloud API.
     whatsapp_token: str = ""

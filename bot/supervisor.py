@@ -10,6 +10,7 @@ import contextlib
 import ctypes
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -161,6 +162,7 @@ def services(settings: Settings, model: Path, token: str) -> list[Service]:
         "DATABASE_URL": settings.database_url,
         # The store Rasa is configured with: where the gateway erases and purges.
         "TRACKER_STORE_URL": settings.tracker_store_url,
+        "PROMETHEUS_MULTIPROC_DIR": str(fresh_metrics_dir(settings)),
     }
     python = sys.executable
     return [
@@ -198,9 +200,34 @@ def services(settings: Settings, model: Path, token: str) -> list[Service]:
             ],
             {**app_env, "SANIC_HOST": urlsplit(settings.action_server_url).hostname or ""},
         ),
-        Service("web", [python, "-m", "bot.cli", "web"], app_env),
-        Service("worker", [python, "-m", "bot.cli", "worker"], app_env),
+        *(
+            Service(
+                _nth(kind, n),
+                [python, "-m", "bot.cli", kind],
+                # One getUpdates loop per bot: Telegram refuses a second (409 Conflict).
+                app_env if n == 1 else {**app_env, "TELEGRAM_POLL": "false"},
+            )
+            for kind, count in (
+                ("web", settings.web_processes),
+                ("worker", settings.worker_processes),
+            )
+            for n in range(1, count + 1)
+        ),
     ]
+
+
+def _nth(kind: str, n: int) -> str:
+    """web, web-2, web-3...: the first of each keeps its plain name (and log file)."""
+    return kind if n == 1 else f"{kind}-{n}"
+
+
+def fresh_metrics_dir(settings: Settings) -> Path:
+    """prometheus_client's multiprocess files for this run: every web and worker process
+    writes its counters there, /metrics sums them. Emptied at each start."""
+    directory = settings.var_dir / "metrics"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    return directory
 
 
 def wait_until_ready(

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot import broadcasting, gateway
+from bot import broadcasting, gateway, metrics
 from bot.channels import telegram
 from bot.delivery import DeliveryEngine
 from bot.errors import SahayError
@@ -112,7 +112,8 @@ async def run_worker(
             # Before any send: the connection pools (getMe may fail; sends are retried).
             with contextlib.suppress(TelegramError):
                 await bot.initialize()
-            polling = asyncio.create_task(_telegram(settings, bot, gate, stop))
+            if settings.telegram_webhook_url or settings.telegram_poll:
+                polling = asyncio.create_task(_telegram(settings, bot, gate, stop))
         logger.info("Worker started (channels: %s)", ", ".join(gate.engine.channels) or "none")
         broadcasting = _broadcasts(settings, gate, stop, worker_id, predecessor)
         forgetting = Forgetting.from_settings(settings, database)
@@ -123,10 +124,12 @@ async def run_worker(
                     logger.info("Answered waiting messages: %d replies", produced)
             except (SQLAlchemyError, OSError) as exc:
                 logger.error("Database unavailable (%s); retrying", type(exc).__name__)
+                metrics.ERRORS.labels("database").inc()
             try:
                 await forgetting.run_once()
             except (SQLAlchemyError, OSError) as exc:
                 logger.error("Erasure or purge failed (%s); retrying", type(exc).__name__)
+                metrics.ERRORS.labels("erasure").inc()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), settings.worker_poll_seconds)
         if polling is not None:

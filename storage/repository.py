@@ -10,16 +10,19 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.broadcast_models import BroadcastDelivery, LedgerState
 from storage.models import (
     DELIVERY_RANK,
     ChannelState,
     Contact,
     DeliveryStatus,
+    HelpRequest,
     InboundRecord,
     InboundStatus,
     OutboundRecord,
     OutboundStatus,
     Priority,
+    RequestStatus,
     as_utc,
     utcnow,
 )
@@ -402,3 +405,23 @@ async def set_state(session: AsyncSession, key: str, value: str) -> None:
             index_elements=[ChannelState.key], set_={"value": value, "updated_at": now}
         )
     )
+
+
+async def queue_depths(session: AsyncSession) -> dict[str, int]:
+    """Work waiting, per queue, for /metrics: messages to answer, replies to send, broadcast
+    messages to send, and new requests no caseworker has taken yet."""
+    counted = {
+        "inbound": select(func.count()).where(
+            InboundRecord.status.in_((InboundStatus.PENDING, InboundStatus.PROCESSING))
+        ),
+        "outbound": select(func.count()).where(
+            OutboundRecord.status.in_((OutboundStatus.QUEUED, OutboundStatus.SENDING))
+        ),
+        "broadcast": select(func.count()).where(
+            BroadcastDelivery.state.in_(
+                (LedgerState.PENDING, LedgerState.CLAIMED, LedgerState.SENDING)
+            )
+        ),
+        "requests_new": select(func.count()).where(HelpRequest.status == RequestStatus.NEW),
+    }
+    return {name: int(await session.scalar(query) or 0) for name, query in counted.items()}

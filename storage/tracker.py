@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import create_engine
@@ -26,9 +26,11 @@ EVENTS = sa.table(
 
 
 def _no_table(exc: Exception) -> bool:
-    """Rasa has not started on this store yet: there is nothing in it."""
+    """Rasa has not yet made its database or table (it does on its first start): nothing
+    is stored there."""
     text = str(exc).lower()
-    return "no such table" in text or ("events" in text and "does not exist" in text)
+    missing = "does not exist" in text and ("events" in text or 'database "' in text)
+    return "no such table" in text or missing
 
 
 class TrackerStore:
@@ -50,7 +52,7 @@ class TrackerStore:
             async with self.engine.connect() as conn:
                 query = sa.select(sa.func.count()).where(EVENTS.c.sender_id == sender_id)
                 return int(await conn.scalar(query.select_from(EVENTS)) or 0)
-        except (OperationalError, ProgrammingError) as exc:
+        except DBAPIError as exc:
             if _no_table(exc):
                 return 0
             raise
@@ -60,7 +62,7 @@ class TrackerStore:
             async with self.engine.begin() as conn:
                 deleted = await conn.execute(EVENTS.delete().where(where))
                 return int(deleted.rowcount or 0)
-        except (OperationalError, ProgrammingError) as exc:
+        except DBAPIError as exc:
             if _no_table(exc):
                 return 0
             raise

@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Match
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot import gateway
+from bot import gateway, metrics
 from bot.channels import telegram, webchat, whatsapp
 from bot.delivery import DeliveryEngine
 from bot.http_errors import errors
@@ -236,6 +236,7 @@ def _allowed_methods(request: Request) -> str:
 
 async def _database_down(_request: Request, exc: Exception) -> JSONResponse:
     logger.error("Database error: %s", type(exc).__name__)
+    metrics.ERRORS.labels("database").inc()
     return JSONResponse(
         {"error": "Sahay cannot store messages right now. Please try again shortly."},
         status_code=503,

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import Awaitable
 from typing import Any, Literal
 
 import httpx
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import metrics
 from bot.errors import SahayError
+from storage import repository as repo
 
 router = APIRouter(tags=["operations"])
 CHECK_TIMEOUT = 3.0
@@ -72,3 +75,28 @@ async def healthz(request: Request) -> JSONResponse:
 async def livez() -> dict[str, str]:
     """Liveness: the process answers. Readiness, per component, is /healthz."""
     return {"status": "alive"}
+
+
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={
+        200: {"description": "Prometheus text format.", "content": {"text/plain": {}}},
+        401: {"description": "METRICS_TOKEN is set and the bearer token is missing or wrong."},
+    },
+)
+async def prometheus(request: Request) -> Response:
+    """Counts only, never a person's data: messages in and out per channel, Rasa latency,
+    broadcast deliveries, errors per component, and the depth of each queue."""
+    token = request.app.state.settings.metrics_token
+    given = request.headers.get("authorization", "")
+    if token and not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        return JSONResponse({"error": "A bearer token is required."}, status_code=401)
+    try:
+        async with request.app.state.database.session() as session:
+            depths = await repo.queue_depths(session)
+    except (SQLAlchemyError, OSError):
+        metrics.ERRORS.labels("database").inc()
+        depths = {}
+    body, content_type = metrics.exposition(depths)
+    return Response(body, media_type=content_type)

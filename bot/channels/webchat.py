@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot import metrics
 from bot.channels.base import MAX_TEXT_LENGTH, InboundMessage, OutboundMessage
 from bot.pipeline import Pipeline, to_outbound
 from bot.pseudonym import contact_id
@@ -98,6 +99,7 @@ async def _deliver(
     """Web chat delivers by handing the replies over in the HTTP response."""
     async with pipeline.database.session() as session:
         await repo.mark_sent(session, [r.id for r in replies if r.id is not None])
+    metrics.MESSAGES_OUT.labels(CHANNEL, "sent").inc(len(replies))
     language = (
         replies[-1].language
         if replies

@@ -126,6 +126,7 @@ PUBLIC = {
     "/chat",
     "/healthz",
     "/livez",
+    "/metrics",  # counts only; METRICS_TOKEN guards it (tests/web/test_metrics.py)
     "/static",
     "/docs",
     "/redoc",
