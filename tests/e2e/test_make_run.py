@@ -45,6 +45,30 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def start_make(target: str, env: dict[str, str], output: Path) -> subprocess.Popen[bytes]:
+    """`make <target>` in its own process group, as a terminal runs it; output to a file."""
+    with output.open("wb") as out:
+        return subprocess.Popen(
+            ["make", "--no-print-directory", target],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def wait_ready(base: str, make: subprocess.Popen[bytes], output: Path, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    status = None
+    while time.monotonic() < deadline and make.poll() is None and status != 200:
+        try:
+            status = httpx.get(f"{base}/healthz", timeout=5).status_code
+        except httpx.HTTPError:
+            time.sleep(1)
+    assert status == 200, output.read_text()[-3000:]
+
+
 def test_make_run_answers_hello_and_ctrl_c_leaves_no_process(model: Path, tmp_path: Path) -> None:
     port = unused_port()
     env = {
@@ -55,28 +79,10 @@ def test_make_run_answers_hello_and_ctrl_c_leaves_no_process(model: Path, tmp_pa
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'sahay.db'}",
         "VAR_DIR": str(tmp_path),
     }
-    with (tmp_path / "make-run.out").open("wb") as output:
-        make = subprocess.Popen(
-            ["make", "--no-print-directory", "run"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, as a terminal gives it
-        )
+    make = start_make("run", env, tmp_path / "make-run.out")
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 240
-        status = None
-        while time.monotonic() < deadline and make.poll() is None:
-            try:
-                status = httpx.get(f"{base}/healthz", timeout=5).status_code
-            except httpx.HTTPError:
-                status = None
-            if status == 200:
-                break
-            time.sleep(1)
-        assert status == 200, (tmp_path / "make-run.out").read_text()[-3000:]
+        wait_ready(base, make, tmp_path / "make-run.out", 240)
 
         reply = httpx.post(
             f"{base}/api/chat/messages", json={"sender": "make-run-test", "text": "hello"}

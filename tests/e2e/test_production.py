@@ -10,7 +10,6 @@ import os
 import re
 import secrets
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -21,9 +20,8 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from bot.pseudonym import contact_id
-from bot.settings import PROJECT_ROOT
 from tests.conftest import postgres_url_or_skip, redis_url_or_skip, unused_port
-from tests.e2e.test_make_run import alive, descendants
+from tests.e2e.test_make_run import alive, descendants, start_make, wait_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -74,26 +72,11 @@ def test_run_prod_serves_from_several_processes_on_postgresql_and_redis(
         "ACTION_SERVER_URL": f"http://127.0.0.1:{unused_port()}",
     }
     output = tmp_path / "run-prod.out"
-    with output.open("wb") as out:
-        make = subprocess.Popen(
-            ["make", "--no-print-directory", "run-prod"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    make = start_make("run-prod", env, output)
     base = f"http://127.0.0.1:{port}"
     started: set[int] = set()
     try:
-        deadline = time.monotonic() + 300
-        status = None
-        while time.monotonic() < deadline and make.poll() is None and status != 200:
-            try:
-                status = httpx.get(f"{base}/healthz", timeout=5).status_code
-            except httpx.HTTPError:
-                time.sleep(1)
-        assert status == 200, output.read_text()[-3000:]
+        wait_ready(base, make, output, 300)
         assert (tmp_path / "prod.env").stat().st_mode & 0o077 == 0  # its secrets: owner only
 
         webs, workers = _processes(make.pid, "web"), _processes(make.pid, "worker")
