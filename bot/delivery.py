@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from redis.exceptions import RedisError
+
 from bot import metrics
 from bot.channels.base import Button
 from bot.i18n import Renderer
@@ -98,6 +100,8 @@ def backoff(attempts: int) -> float:
     return float(min(MAX_BACKOFF_SECONDS, 2 ** max(0, attempts - 1)))
 
 
+# When Redis (the shared pacer) is down, a reply is tried again this much later.
+PACER_RETRY = timedelta(seconds=2)
 # A reply's outcome as /metrics counts it.
 OUTCOMES = {
     OutboundStatus.SENT: "sent",
@@ -195,7 +199,11 @@ class DeliveryEngine:
         )
         pacer = self.pacers.get(record.channel)
         if pacer is not None:
-            await until((await take(pacer))[0])
+            try:
+                await until((await take(pacer))[0])
+            except RedisError as exc:  # nothing was sent: it waits for the shared pacer
+                logger.warning("Pacer unavailable (%s); reply waits", type(exc).__name__)
+                return OutboundStatus.QUEUED, "pacer unavailable", utcnow() + PACER_RETRY, None
         try:
             platform_id = await self.senders[record.channel].send(outgoing)
         except RateLimited as exc:

@@ -33,11 +33,6 @@ def senders(settings: Settings, http: httpx.AsyncClient, bot: Bot | None) -> dic
     return found
 
 
-# How many people one process answers at once after their webhooks returned. Few enough that
-# answering never crowds out storing (and acknowledging) the webhooks still arriving.
-ANSWERERS = 4
-
-
 @dataclass
 class Gateway:
     pipeline: Pipeline
@@ -45,12 +40,16 @@ class Gateway:
     _queue: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
     _queued: set[str] = field(default_factory=set)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # How many people one process answers at once after their webhooks returned
+    # (ANSWER_CONCURRENCY): few enough that answering never crowds out storing (and
+    # acknowledging) the webhooks still arriving, enough to keep Rasa busy.
+    answerers: int = 4
 
     def schedule(self, contact_id: str) -> None:
         """Answer this person soon (a webhook stored their message and is returning its 200).
         Nothing here needs to survive a crash: the message is stored, the worker answers it."""
         if not self._tasks:
-            self._tasks = [asyncio.create_task(self._answerer()) for _ in range(ANSWERERS)]
+            self._tasks = [asyncio.create_task(self._answerer()) for _ in range(self.answerers)]
         if contact_id not in self._queued:
             self._queued.add(contact_id)
             self._queue.put_nowait(contact_id)

@@ -72,6 +72,11 @@ class RasaClient:
                 json={"sender": sender, "message": text, "metadata": dict(metadata)},
             )
             replies = parse_replies(response.json())
+            if not replies:
+                # Every turn of Sahay's domain says something. Rasa's REST channel answers
+                # 200 [] when the turn failed inside it (its lock store down, an action
+                # crashed): the message is tried again, never marked answered in silence.
+                raise RasaError("Rasa answered nothing")
             outcome = "ok"
             return replies
         except RasaUnavailable:

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     # `sahay run` starts this many `sahay web` processes (sharing PORT) and delivery workers.
     web_processes: int = Field(default=1, ge=1, le=32)
     worker_processes: int = Field(default=1, ge=1, le=32)
+    # People one `sahay web` process answers at once after their webhooks (bot/gateway.py).
+    answer_concurrency: int = Field(default=4, ge=1, le=256)
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: str = ""
     rasa_timeout_seconds: float = Field(default=30.0, gt=0)

@@ -152,7 +152,19 @@ def write_rasa_config(settings: Settings, directory: Path) -> tuple[Path, Path]:
     )
     credentials = directory / "credentials.yml"
     credentials.write_text("rest:\n")
+    (directory / "logging.yml").write_text(RASA_LOGGING)
     return endpoints, credentials
+
+
+# Rasa's REST channel writes the person's message into its error lines when a turn fails (a
+# lock store down, a timeout): those lines are dropped. Sahay logs each failure itself, by
+# message id (bot/pipeline.py), and logs never hold what people wrote.
+RASA_LOGGING = """version: 1
+disable_existing_loggers: false
+loggers:
+  rasa.core.channels.rest:
+    level: CRITICAL
+"""
 
 
 def services(settings: Settings, model: Path, token: str) -> list[Service]:
@@ -180,6 +192,8 @@ def services(settings: Settings, model: Path, token: str) -> list[Service]:
                 str(endpoints),
                 "--credentials",
                 str(credentials),
+                "--logging-config-file",
+                str(credentials.parent / "logging.yml"),
                 "--interface",
                 urlsplit(settings.rasa_url).hostname or "127.0.0.1",
                 "--port",

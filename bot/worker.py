@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
+from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot
 from telegram.error import TelegramError
@@ -125,6 +126,9 @@ async def run_worker(
             except (SQLAlchemyError, OSError) as exc:
                 logger.error("Database unavailable (%s); retrying", type(exc).__name__)
                 metrics.ERRORS.labels("database").inc()
+            except RedisError as exc:  # the shared pacer: replies wait for Redis to be back
+                logger.error("Redis unavailable (%s); retrying", type(exc).__name__)
+                metrics.ERRORS.labels("redis").inc()
             try:
                 await forgetting.run_once()
             except (SQLAlchemyError, OSError) as exc:

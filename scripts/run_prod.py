@@ -17,13 +17,13 @@ import secrets
 import sys
 from pathlib import Path
 
-import asyncpg
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from storage.crypto import new_key  # noqa: E402 - after the path is set
+from storage.migrate import create_database  # noqa: E402
 
 DATABASE_URL = os.environ.get(
     "PROD_DATABASE_URL", "postgresql+asyncpg://root@127.0.0.1:5432/sahay"
@@ -47,26 +47,9 @@ def secrets_file(var_dir: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines if "=" in line)
 
 
-async def ensure_database(url: str) -> None:
-    target = make_url(url)
-    server = dict(
-        host=target.host, port=target.port or 5432, user=target.username, password=target.password
-    )
-    try:
-        await (await asyncpg.connect(database=target.database, **server)).close()
-        return
-    except asyncpg.InvalidCatalogNameError:
-        pass
-    conn = await asyncpg.connect(database="postgres", **server)
-    try:
-        await conn.execute(f'CREATE DATABASE "{target.database}"')
-    finally:
-        await conn.close()
-    print(f"Created database {target.database}", flush=True)
-
-
 def main() -> int:
-    asyncio.run(ensure_database(DATABASE_URL))
+    if asyncio.run(create_database(DATABASE_URL)):
+        print(f"Created database {make_url(DATABASE_URL).database}", flush=True)
     env = {
         **os.environ,
         **secrets_file(VAR_DIR),

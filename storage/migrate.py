@@ -24,3 +24,28 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+async def create_database(url: str) -> bool:
+    """Create the PostgreSQL database `url` names if it is missing; True when created."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    server = {
+        "host": target.host,
+        "port": target.port or 5432,
+        "user": target.username,
+        "password": target.password,
+    }
+    try:
+        await (await asyncpg.connect(database=target.database, **server)).close()
+        return False
+    except asyncpg.InvalidCatalogNameError:
+        pass
+    conn = await asyncpg.connect(database="postgres", **server)
+    try:
+        await conn.execute(f'CREATE DATABASE "{target.database}"')
+    finally:
+        await conn.close()
+    return True

@@ -79,7 +79,7 @@ def build_gateway(
     engine = DeliveryEngine(
         pipeline.database, pipeline.box, pipeline.renderer, gateway.senders(settings, http, bot)
     )
-    return gateway.Gateway(pipeline, engine)
+    return gateway.Gateway(pipeline, engine, answerers=settings.answer_concurrency)
 
 
 def create_app(

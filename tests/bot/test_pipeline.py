@@ -18,7 +18,7 @@ from bot.settings import PROJECT_ROOT
 from storage import directory
 from storage.broadcast_models import Subscription
 from storage.db import Database
-from storage.models import Contact, InboundRecord
+from storage.models import Contact, InboundRecord, InboundStatus
 from tests.conftest import unused_port
 
 RENDERER = Renderer(load_catalogues())
@@ -131,3 +131,24 @@ async def test_yes_delete_marks_the_person_for_erasure_and_says_so_in_their_lang
     async with pipeline.database.session() as session:
         [contact] = (await session.scalars(select(Contact))).all()
     assert contact.erase_requested_at is not None
+
+
+async def test_a_turn_rasa_answered_with_nothing_is_answered_on_the_next_try(
+    database: Database,
+) -> None:
+    answers = iter([[], [{"custom": {"key": "goodbye"}}]])
+
+    def rasa(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=next(answers))
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(rasa)) as http:
+        pipeline = Pipeline(
+            database, RasaClient(http, "http://rasa", "t", 2), RENDERER, secret_key="k" * 32
+        )
+        await pipeline.receive(message(text="sahay:lang:en", n=1))
+        assert await pipeline.receive(message(text="bye", n=2)) == []
+        async with database.session() as session:
+            statuses = list(await session.scalars(select(InboundRecord.status)))
+        assert statuses == [InboundStatus.DONE, InboundStatus.PENDING]  # waits, not "answered"
+        [reply] = await pipeline.process_waiting()
+    assert reply.key == "goodbye"

@@ -66,3 +66,11 @@ async def test_turn_sends_sender_text_and_metadata() -> None:
     assert seen["path"] == "/webhooks/rest/webhook"
     assert b'"sender":"c_1"' in seen["body"].replace(b" ", b"")
     assert b'"language":"en"' in seen["body"].replace(b" ", b"")
+
+
+async def test_an_empty_answer_is_a_failed_turn_not_a_silent_one() -> None:
+    # Rasa's REST channel answers 200 [] when the turn failed inside it (seen with its Redis
+    # lock store restarting): the message must be tried again, not marked answered.
+    client = await _client(httpx.MockTransport(lambda _r: httpx.Response(200, json=[])))
+    with pytest.raises(RasaError, match="answered nothing"):
+        await client.turn("c_1", "hello", {})

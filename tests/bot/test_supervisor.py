@@ -54,3 +54,13 @@ def test_by_default_rasa_keeps_conversations_where_the_gateway_erases_them(
     assert config["tracker_store"]["dialect"] == "sqlite"
     assert settings.tracker_store_url.endswith(config["tracker_store"]["db"])
     assert "lock_store" not in config
+
+
+def test_rasas_error_lines_that_quote_the_persons_message_are_dropped(tmp_path: Path) -> None:
+    # rasa/core/channels/rest.py logs {"text": <the message>} when a turn fails.
+    settings = Settings(var_dir=tmp_path)
+    [rasa] = [s for s in services(settings, tmp_path / "m.tar.gz", "t") if s.name == "rasa"]
+    config_file = Path(rasa.argv[rasa.argv.index("--logging-config-file") + 1])
+    config = yaml.safe_load(config_file.read_text())
+    assert config["disable_existing_loggers"] is False
+    assert config["loggers"]["rasa.core.channels.rest"]["level"] == "CRITICAL"

@@ -8,12 +8,14 @@ import asyncio
 from typing import Any
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import func, select
 
 from bot.channels import telegram
 from bot.channels.base import Button
 from bot.delivery import Outgoing
 from bot.i18n import Renderer, load_catalogues
+from bot.rates import LocalPacer
 from bot.worker import _telegram
 from storage import repository as repo
 from storage.models import Contact, InboundRecord, OutboundRecord, OutboundStatus
@@ -404,3 +406,26 @@ def test_a_payload_too_long_for_telegram_becomes_a_reference() -> None:
     )
     assert telegram._callback(message, 0) == "/ask_menu"
     assert telegram._callback(message, 1) == "#42:1"
+
+
+async def test_a_reply_waits_while_the_shared_pacer_is_down_then_goes_once(
+    channels: Channels,
+) -> None:
+    engine = channels.client._transport.app.state.gateway.engine  # type: ignore[attr-defined]
+
+    class RedisDown:
+        interval = 0.01
+
+        async def reserve(self, count: int) -> float:
+            raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379")
+
+    engine.pacers = {"telegram": RedisDown()}
+    await post(channels, telegram_callback(120, "sahay:lang:en"))
+    async with channels.database.session() as session:
+        [row] = (await session.scalars(select(OutboundRecord))).all()
+    assert (row.status, row.error) == (OutboundStatus.QUEUED, "pacer unavailable")
+    assert channels.telegram.sent == []  # nothing went out without a slot
+    engine.pacers = {"telegram": LocalPacer(0.01)}  # Redis is back
+    await asyncio.sleep(2.1)
+    assert await engine.run_once() == 1
+    assert channels.telegram.texts() == [RENDERER.text("language_set", "en")]
