@@ -726,7 +726,8 @@ def main() -> None:
     parser.add_argument("--think-max", type=float, default=30.0)
     parser.add_argument("--only-faults", nargs="*", default=None)
     parser.add_argument("--no-crowd", action="store_true", help="raw Rasa and saturation only")
-    parser.add_argument("--answer-concurrency", type=int, default=Settings().answer_concurrency)
+    # What `make run-prod` sets (scripts/run_prod.py).
+    parser.add_argument("--answer-concurrency", type=int, default=16)
     args = parser.parse_args()
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     report = asyncio.run(run(args))

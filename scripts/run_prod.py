@@ -59,6 +59,9 @@ def main() -> int:
         "VAR_DIR": str(VAR_DIR),
         "WEB_PROCESSES": os.environ.get("WEB_PROCESSES", "2"),
         "WORKER_PROCESSES": os.environ.get("WORKER_PROCESSES", "2"),
+        # Enough turns in flight to keep Rasa busy: bench-load measured 0.83 of raw Rasa's
+        # throughput at 16, 0.72 at the default 4 (benchmarks/README.md).
+        "ANSWER_CONCURRENCY": os.environ.get("ANSWER_CONCURRENCY", "16"),
     }
     sahay = str(ROOT / ".venv" / "bin" / "sahay")
     os.execve(sahay, [sahay, "run"], env)  # noqa: S606 - our own entry point, no shell
