@@ -662,19 +662,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     report: dict[str, Any] = {"phases": []}
     try:
         await asyncio.to_thread(wait_healthy, stack.base)
-        print(
-            f"[{time.strftime('%H:%M:%S')}] raw Rasa REST, 64 senders, {args.saturate_seconds} s",
-            flush=True,
-        )
-        report["raw_rasa"] = await raw_rasa(settings.rasa_url, 64, args.saturate_seconds)
-        print(json.dumps(report["raw_rasa"]), flush=True)
-        saturated = await phase(
-            "sahay_saturated", stack, database, chats, [next(next_chat) for _ in range(64)],
-            args.saturate_seconds, (0.0, 0.0), ids,
-        )  # fmt: skip
-        report["phases"].append(saturated)
-        sahay_rate = saturated["load"]["throughput_turns_per_second"] or 0
-        report["ratio_to_raw_rasa"] = round(sahay_rate / report["raw_rasa"]["turns_per_second"], 3)
+        if not args.no_saturate:
+            await saturate(args, stack, database, chats, ids, next_chat, report)
         if args.no_crowd:
             return report
         think = (args.think_min, args.think_max)
@@ -688,22 +677,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "redis_restarted": lambda: restart_redis(args.fault_after),
         }
         for name, make_fault in faults.items():
-            if args.only_faults and name not in args.only_faults:
+            if args.only_faults is not None and name not in args.only_faults:
                 continue
             ids_for = [next(next_chat) for _ in range(contacts)]
             report["phases"].append(
                 await phase(
-                    name,
-                    stack,
-                    database,
-                    chats,
-                    ids_for,
-                    fault_minutes * 60,
-                    think,
-                    ids,
+                    name, stack, database, chats, ids_for, fault_minutes * 60, think, ids,
                     make_fault(),
                 )
-            )
+            )  # fmt: skip
     finally:
         await database.dispose()
         supervisor.stop_all()
@@ -712,6 +694,29 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         fake.should_exit = True
         await fake_task
     return report
+
+
+async def saturate(
+    args: argparse.Namespace,
+    stack: Stack,
+    database: Database,
+    chats: Chats,
+    ids: itertools.count[int],
+    next_chat: itertools.count[int],
+    report: dict[str, Any],
+) -> None:
+    """Raw Rasa, then Sahay, each by 64 senders without pause: Sahay's share of Rasa's rate."""
+    seconds = args.saturate_seconds
+    print(f"[{time.strftime('%H:%M:%S')}] raw Rasa REST, 64 senders, {seconds} s", flush=True)
+    report["raw_rasa"] = await raw_rasa(stack.settings.rasa_url, 64, seconds)
+    print(json.dumps(report["raw_rasa"]), flush=True)
+    senders = [next(next_chat) for _ in range(64)]
+    saturated = await phase(
+        "sahay_saturated", stack, database, chats, senders, seconds, (0.0, 0.0), ids
+    )
+    report["phases"].append(saturated)
+    sahay_rate = saturated["load"]["throughput_turns_per_second"] or 0
+    report["ratio_to_raw_rasa"] = round(sahay_rate / report["raw_rasa"]["turns_per_second"], 3)
 
 
 def main() -> None:
@@ -726,6 +731,8 @@ def main() -> None:
     parser.add_argument("--think-max", type=float, default=30.0)
     parser.add_argument("--only-faults", nargs="*", default=None)
     parser.add_argument("--no-crowd", action="store_true", help="raw Rasa and saturation only")
+    parser.add_argument("--no-saturate", action="store_true", help="skip raw Rasa, saturation")
+    parser.add_argument("--output", type=Path, default=OUTPUT)
     # What `make run-prod` sets (scripts/run_prod.py).
     parser.add_argument("--answer-concurrency", type=int, default=16)
     args = parser.parse_args()
@@ -741,9 +748,9 @@ def main() -> None:
         "arguments": vars(args),
         **report,
     }
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"Written {OUTPUT}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print(f"Written {args.output}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ See docs/architecture.md ("One message, end to end"). Channels call `receive`; t
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 import re
@@ -138,33 +139,52 @@ class Pipeline:
         return (found.language if found else None) or self.renderer.default_language
 
     async def process_waiting(
-        self, contact: str | None = None, min_age: timedelta | None = None
+        self,
+        contact: str | None = None,
+        min_age: timedelta | None = None,
+        concurrency: int = 1,
     ) -> list[OutboundMessage]:
         """Answer waiting messages oldest first; per person, stop at the first that cannot be
         answered so that replies keep their order. For one person, keep going while their
-        messages keep arriving."""
+        messages keep arriving. Up to `concurrency` people are answered at once (the worker,
+        after Rasa was down: the backlog drains at Rasa's pace, not one turn at a time)."""
         produced: list[OutboundMessage] = []
+        limit = asyncio.Semaphore(concurrency)
         while True:
             async with self.database.session() as session:
                 waiting = await repo.claimable_inbound(
                     session, contact_id=contact, min_age=min_age
                 )
-            waits: set[str] = set()  # Rasa is down: later messages wait, with one apology
-            busy: set[str] = set()  # another process is answering: it goes on with the rest
+            by_person: dict[str, list[InboundRecord]] = {}
             for record in waiting:
-                if record.contact_id in busy:
-                    continue
-                if record.contact_id in waits:
-                    produced.extend(await self._defer(record))
-                    continue
+                by_person.setdefault(record.contact_id, []).append(record)
+            chains = await asyncio.gather(
+                *(self._answer_in_order(records, limit) for records in by_person.values())
+            )
+            stopped = False
+            for replies, halted in chains:
+                produced.extend(replies)
+                stopped = stopped or halted
+            if contact is None or not waiting or stopped:
+                return produced
+
+    async def _answer_in_order(
+        self, records: list[InboundRecord], limit: asyncio.Semaphore
+    ) -> tuple[list[OutboundMessage], bool]:
+        """One person's waiting messages, in order; True when one could not be answered (Rasa
+        is down: the rest wait behind it, with one apology; or another process has them)."""
+        produced: list[OutboundMessage] = []
+        async with limit:
+            for i, record in enumerate(records):
                 replies, outcome = await self._answer(record)
                 produced.extend(replies)
                 if outcome is Outcome.WAITS:
-                    waits.add(record.contact_id)
-                elif outcome is Outcome.BUSY:
-                    busy.add(record.contact_id)
-            if contact is None or not waiting or waits or busy:
-                return produced
+                    for later in records[i + 1 :]:
+                        produced.extend(await self._defer(later))
+                    return produced, True
+                if outcome is Outcome.BUSY:
+                    return produced, True
+        return produced, False
 
     async def _defer(self, record: InboundRecord) -> list[OutboundMessage]:
         """An older message of the same person is still waiting: this one waits behind it

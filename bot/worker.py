@@ -44,13 +44,16 @@ def worker_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
-async def run_once(pipeline: Pipeline, engine: DeliveryEngine | None = None) -> int:
+async def run_once(
+    pipeline: Pipeline, engine: DeliveryEngine | None = None, concurrency: int = 1
+) -> int:
     """One pass: if Rasa is ready, answer every waiting message; send what is queued.
     Returns replies produced."""
     produced = 0
     try:
         if await pipeline.rasa.model_loaded():
-            produced = len(await pipeline.process_waiting(min_age=RETRY_AFTER))
+            waiting = await pipeline.process_waiting(min_age=RETRY_AFTER, concurrency=concurrency)
+            produced = len(waiting)
     except SahayError:
         pass
     if engine is not None:
@@ -120,7 +123,7 @@ async def run_worker(
         forgetting = Forgetting.from_settings(settings, database)
         while not stop.is_set():
             try:
-                produced = await run_once(pipeline, gate.engine)
+                produced = await run_once(pipeline, gate.engine, settings.answer_concurrency)
                 if produced:
                     logger.info("Answered waiting messages: %d replies", produced)
             except (SQLAlchemyError, OSError) as exc:

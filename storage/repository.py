@@ -27,8 +27,11 @@ from storage.models import (
     utcnow,
 )
 
-# A claim older than this belongs to a process that died mid-way; the message is taken again.
-STALE_CLAIM = timedelta(minutes=5)
+# A claim older than this belongs to a process that died mid-way (or lost its database
+# connection mid-turn: a PostgreSQL restart); the message is taken again. Well above a turn's
+# longest (RASA_TIMEOUT_SECONDS, 30 s) and a send's. bench-load saw replies held 5 minutes
+# after a PostgreSQL restart when this was 5 minutes.
+STALE_CLAIM = timedelta(minutes=2)
 
 
 def insert_for(session: AsyncSession, model: type[Any]) -> Any:

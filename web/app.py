@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import redis.asyncio as redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -110,6 +111,11 @@ def create_app(
             )
             app.state.background = set()
             app.state.tracker = TrackerStore(settings.tracker_store_url)
+            app.state.redis = (
+                redis.Redis.from_url(settings.redis_url, socket_timeout=3)
+                if settings.redis_url
+                else None
+            )
             if bot is not None:
                 await _start_bot(bot)
             try:
@@ -119,6 +125,8 @@ def create_app(
                 await app.state.translator.close()
                 await app.state.gateway.close()
                 await app.state.tracker.dispose()
+                if app.state.redis is not None:
+                    await app.state.redis.aclose()
                 if bot is not None:
                     await bot.shutdown()
                 await database.dispose()

@@ -11,6 +11,7 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
+from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import metrics
@@ -24,7 +25,14 @@ CHECK_TIMEOUT = 3.0
 async def _component(check: Awaitable[bool], not_ready: str) -> dict[str, Any]:
     try:
         ready = await asyncio.wait_for(check, CHECK_TIMEOUT)
-    except (TimeoutError, SahayError, httpx.HTTPError, SQLAlchemyError, OSError) as exc:
+    except (
+        TimeoutError,
+        SahayError,
+        httpx.HTTPError,
+        SQLAlchemyError,
+        OSError,
+        RedisError,
+    ) as exc:
         return {"ready": False, "detail": f"unreachable ({type(exc).__name__})"}
     return {"ready": True} if ready else {"ready": False, "detail": not_ready}
 
@@ -38,6 +46,10 @@ async def _action_server_ok(request: Request) -> bool:
     http: httpx.AsyncClient = request.app.state.http
     response = await http.get(request.app.state.settings.action_server_url.rstrip("/") + "/health")
     return response.status_code == 200
+
+
+async def _redis_ok(request: Request) -> bool:
+    return bool(await request.app.state.redis.ping())
 
 
 class Component(BaseModel):
@@ -59,13 +71,16 @@ class Health(BaseModel):
     },
 )
 async def healthz(request: Request) -> JSONResponse:
-    """200 when every component is ready, else 503; the body gives each component's state."""
-    database, rasa, actions = await asyncio.gather(
-        _component(_database_ok(request), "database not reachable"),
-        _component(request.app.state.pipeline.rasa.model_loaded(), "no model loaded"),
-        _component(_action_server_ok(request), "action server not healthy"),
-    )
-    components = {"database": database, "rasa": rasa, "action_server": actions}
+    """200 when every component is ready, else 503; the body gives each component's state.
+    Redis is one of them when REDIS_URL is set (shared pacing, Rasa's lock store)."""
+    checks = {
+        "database": _component(_database_ok(request), "database not reachable"),
+        "rasa": _component(request.app.state.pipeline.rasa.model_loaded(), "no model loaded"),
+        "action_server": _component(_action_server_ok(request), "action server not healthy"),
+    }
+    if request.app.state.redis is not None:
+        checks["redis"] = _component(_redis_ok(request), "Redis not answering")
+    components = dict(zip(checks, await asyncio.gather(*checks.values()), strict=True))
     ready = all(c["ready"] for c in components.values())
     body = {"status": "ready" if ready else "unavailable", "components": components}
     return JSONResponse(body, status_code=200 if ready else 503)

@@ -3,6 +3,8 @@ Rasa sits on a closed port here: had a message gone to it, the reply would be "t
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import httpx
@@ -152,3 +154,36 @@ async def test_a_turn_rasa_answered_with_nothing_is_answered_on_the_next_try(
         assert statuses == [InboundStatus.DONE, InboundStatus.PENDING]  # waits, not "answered"
         [reply] = await pipeline.process_waiting()
     assert reply.key == "goodbye"
+
+
+async def test_the_backlog_after_an_outage_is_answered_several_people_at_once_in_order(
+    database: Database,
+) -> None:
+    in_flight, most = 0, 0
+    asked: list[tuple[str, str]] = []
+
+    async def rasa(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        body = json.loads(request.content)
+        asked.append((body["sender"], body["message"]))
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.05)
+        in_flight -= 1
+        return httpx.Response(200, json=[{"custom": {"key": "goodbye"}}])
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(rasa)) as http:
+        pipeline = Pipeline(
+            database, RasaClient(http, "http://rasa", "t", 2), RENDERER, secret_key="k" * 32
+        )
+        for person in ("a", "b", "c"):  # stored while Rasa was down
+            for n in (1, 2):
+                await pipeline.accept(
+                    InboundMessage("telegram", f"chat-{person}", f"{person}{n}", f"{person} {n}")
+                )
+        replies = await pipeline.process_waiting(concurrency=3)
+    assert len(replies) == 6 + 3  # each answered, and the first answer offers the languages
+    assert most == 3
+    for person in ("a", "b", "c"):
+        mine = [text for _sender, text in asked if text.startswith(person)]
+        assert mine == [f"{person} 1", f"{person} 2"]  # each person's in the order written

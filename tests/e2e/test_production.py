@@ -6,16 +6,20 @@ Ctrl-C stops them all."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import secrets
 import signal
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
+import redis
 import yaml
 from sqlalchemy.engine import make_url
 
@@ -107,6 +111,15 @@ def test_run_prod_serves_from_several_processes_on_postgresql_and_redis(
         ids = {contact_id(_secret(tmp_path), "webchat", s) for s in senders}
         assert ids <= asyncio.run(_tracker_senders(server, f"{name}_tracker"))
 
+        # Rasa takes each conversation's lock in Redis: seen on the wire.
+        locked = f"sahay:lock:{contact_id(_secret(tmp_path), 'webchat', 'prod-lock')}"
+        with _redis_commands(redis_url_or_skip()) as seen:
+            httpx.post(f"{base}/api/chat/messages", json={"sender": "prod-lock", "text": "hi"})
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not any(locked in c for c in seen):
+                time.sleep(0.1)
+        assert any(locked in c for c in seen), seen[-20:]
+
         login = httpx.get(f"{base}/login")
         assert "secure" in login.headers["set-cookie"].lower()  # production cookies
         started = descendants(make.pid)
@@ -118,6 +131,33 @@ def test_run_prod_serves_from_several_processes_on_postgresql_and_redis(
     while time.monotonic() < deadline and any(alive(p) for p in started):
         time.sleep(0.5)
     assert [p for p in started if alive(p)] == []
+
+
+@contextlib.contextmanager
+def _redis_commands(url: str) -> Iterator[list[str]]:
+    """Every command Redis runs meanwhile, as MONITOR prints it (from a thread)."""
+    seen: list[str] = []
+    done = threading.Event()
+    client = redis.Redis.from_url(url)
+
+    def listen() -> None:
+        with (
+            contextlib.suppress(redis.RedisError, OSError, ValueError),
+            client.monitor() as monitor,
+        ):
+            while not done.is_set():
+                seen.append(str(monitor.next_command().get("command", "")))
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    time.sleep(0.5)
+    try:
+        yield seen
+    finally:
+        done.set()
+        client.ping()  # one more command: the listener wakes, sees `done` and stops
+        thread.join(timeout=5)
+        client.close()
 
 
 def _secret(var_dir: Path) -> str:

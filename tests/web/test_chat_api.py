@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from storage.db import Database
 from storage.models import InboundRecord, InboundStatus, OutboundRecord
-from tests.conftest import TEST_BOX, unused_port
+from tests.conftest import TEST_BOX, redis_url_or_skip, unused_port
 from tests.web.conftest import app_client, offline_settings
 
 URL = "/api/chat/messages"
@@ -111,6 +111,18 @@ async def test_health_is_503_with_each_component_when_rasa_is_down(
     assert body["components"]["database"] == {"ready": True}
     assert body["components"]["rasa"]["ready"] is False
     assert body["components"]["action_server"]["ready"] is False
+
+
+async def test_with_redis_configured_health_reports_it_too(db_url: str) -> None:
+    up = offline_settings(db_url, redis_url=redis_url_or_skip())
+    async for client in app_client(up):
+        body = (await client.get("/healthz")).json()
+        assert body["components"]["redis"] == {"ready": True}
+    down = offline_settings(db_url, redis_url=f"redis://127.0.0.1:{unused_port()}/0")
+    async for client in app_client(down):
+        body = (await client.get("/healthz")).json()
+        assert body["components"]["redis"]["ready"] is False
+        assert body["components"]["redis"]["detail"].startswith("unreachable")
 
 
 async def test_database_down_gives_503_and_a_clear_error() -> None:
