@@ -122,6 +122,7 @@ async def run_worker(
         broadcasting = _broadcasts(settings, gate, stop, worker_id, predecessor)
         forgetting = Forgetting.from_settings(settings, database)
         while not stop.is_set():
+            produced = 0
             try:
                 produced = await run_once(pipeline, gate.engine, settings.answer_concurrency)
                 if produced:
@@ -137,6 +138,8 @@ async def run_worker(
             except (SQLAlchemyError, OSError) as exc:
                 logger.error("Erasure or purge failed (%s); retrying", type(exc).__name__)
                 metrics.ERRORS.labels("erasure").inc()
+            if produced:  # a backlog (Rasa was down): the next pass at once, not after a poll
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), settings.worker_poll_seconds)
         if polling is not None:
