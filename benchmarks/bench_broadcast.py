@@ -36,13 +36,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
 
 from storage import broadcasts  # noqa: E402
 from storage.broadcast_models import Broadcast, BroadcastStatus, Subscription  # noqa: E402
 from storage.crypto import AddressBox  # noqa: E402
 from storage.db import Database  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
+from storage.migrate import create_database, upgrade  # noqa: E402
 from storage.models import Contact, StaffRole, utcnow  # noqa: E402
 from storage.staff import create_user  # noqa: E402
 from tests.conftest import reset_postgres, unused_port  # noqa: E402
@@ -53,7 +53,6 @@ SAHAY = ROOT / ".venv" / "bin" / "sahay"
 SECRET = "bench-broadcast-secret-key-0123456789abcdef"
 TOKEN = "123456:BENCH-token"
 PHONE_ID = "106540352242922"
-ADMIN_URL = "postgresql+asyncpg://root@127.0.0.1:5432/postgres"
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+asyncpg://root@127.0.0.1:5432/sahay_bench"
 )
@@ -64,16 +63,6 @@ SCENARIOS = [
     ("whatsapp_1000", "whatsapp", 1000, 100_000, False),
     ("telegram_free_30", "telegram", 30, 3_000, False),
 ]
-
-
-async def create_database() -> None:
-    admin = Database(ADMIN_URL)
-    async with admin.engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        exists = await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname='sahay_bench'"))
-        if not exists:
-            await conn.execute(text("CREATE DATABASE sahay_bench"))
-    await admin.dispose()
 
 
 async def seed(channel: str, recipients: int) -> int:
@@ -294,7 +283,7 @@ async def main() -> None:
         help="kill the whole `sahay worker` and start it again, not only its sending process",
     )
     args = parser.parse_args()
-    await create_database()
+    await create_database(DATABASE_URL)
     # As a deployment does: Sahay's code as bytecode, so a restarted worker does not compile.
     for package in ("bot", "storage", "web", "nlu"):
         compileall.compile_dir(ROOT / package, quiet=1)

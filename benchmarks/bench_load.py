@@ -69,6 +69,7 @@ from storage.db import Database  # noqa: E402
 from storage.migrate import create_database, upgrade  # noqa: E402
 from storage.models import InboundRecord, InboundStatus, OutboundRecord  # noqa: E402
 from tests.conftest import reset_postgres, unused_port  # noqa: E402
+from tests.e2e.test_make_run import descendants  # noqa: E402
 
 OUTPUT = ROOT / "benchmarks" / "results" / "load.json"
 SERVER = os.environ.get("BENCH_PG", "postgresql+asyncpg://root@127.0.0.1:5432")
@@ -342,20 +343,9 @@ class Stack:
 
     def pids(self) -> dict[str, list[int]]:
         """Each service's processes (a worker's pre-forked child too)."""
-        return {name: [p.pid, *_children(p.pid)] for name, p in self.supervisor.processes.items()}
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(stat[1]) == pid:
-                found += [int(entry.name), *_children(int(entry.name))]
-    return found
+        return {
+            name: [p.pid, *descendants(p.pid)] for name, p in self.supervisor.processes.items()
+        }
 
 
 def rss_mb(pids: list[int]) -> float:

@@ -78,12 +78,7 @@ async def erase_contact(
         for request in await session.scalars(
             select(HelpRequest).where(HelpRequest.contact_id == contact_id)
         ):
-            if request.status in OPEN:
-                await session.delete(request)  # its events go with it
-                erased["requests_deleted"] += 1
-            else:
-                await anonymise_request(session, request)
-                erased["requests_anonymised"] += 1
+            erased[await forget_request(session, request)] += 1
         for model, key in (
             (InboundRecord, "messages_in"),
             (OutboundRecord, "messages_out"),
@@ -102,12 +97,14 @@ async def erase_contact(
     return erased
 
 
-async def erase_phone_request(session: AsyncSession, request: HelpRequest) -> None:
-    """A helpline caller's request (no chat contact): deleted if open, else anonymised."""
+async def forget_request(session: AsyncSession, request: HelpRequest) -> str:
+    """An erased person's request: deleted if open (its events go with it), else anonymised.
+    Which of the two, as erasure counts it."""
     if request.status in OPEN:
         await session.delete(request)
-    else:
-        await anonymise_request(session, request)
+        return "requests_deleted"
+    await anonymise_request(session, request)
+    return "requests_anonymised"
 
 
 async def request_erasure(session: AsyncSession, contact_id: str) -> None:

@@ -44,11 +44,11 @@ async def erase(
     if contact_id is not None:
         erased = await privacy.erase_contact(database, tracker, contact_id)
     else:  # a helpline caller: the request is all Sahay holds of them
+        erased = Counter()
         async with database.session() as session:
             found = await session.get(HelpRequest, request_id)
             if found is not None:
-                await privacy.erase_phone_request(session, found)
-        erased = Counter({"requests_deleted": 1})
+                erased[await privacy.forget_request(session, found)] += 1
     async with database.session() as session:
         await casework.audit(session, staff.user, "erase", "request", request_id, **erased)
     logger.info("An admin erased a person (request %d)", request_id)
