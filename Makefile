@@ -87,7 +87,8 @@ bench-broadcast: setup ## Broadcast delivery at the platforms' limits, 1 and 3 w
 
 screenshots: setup ## The staff app's screenshots in docs/screenshots/ (the browser tests)
 	SAHAY_SCREENSHOTS=docs/screenshots $(VENV)/bin/pytest -q \
-	  tests/e2e/test_casework_browser.py tests/e2e/test_broadcast_browser.py
+	  tests/e2e/test_casework_browser.py tests/e2e/test_broadcast_browser.py \
+	  tests/e2e/test_dashboard_browser.py
 
 lock: $(APP_READY) ## Re-pin requirements/app.lock from pyproject.toml
 	$(UV) pip compile --quiet --python-version 3.11 --extra dev pyproject.toml -o requirements/app.lock

@@ -1,4 +1,4 @@
-"""The `sahay` command: run, web, worker, chat, db upgrade, train."""
+"""The `sahay` command: run, web, worker, chat, db upgrade, train, report monthly."""
 
 from __future__ import annotations
 
@@ -162,6 +162,44 @@ def cmd_keys(settings: Settings, action: str) -> int:
         )
         return 1
     print("No value needs an older key now: older keys can be removed.", flush=True)
+    return 0
+
+
+def cmd_report_monthly(
+    settings: Settings, month: str, output: str, location: str | None = None
+) -> int:
+    """The monthly report as files in `output`: an XLSX workbook and a printable HTML page."""
+    from pathlib import Path
+
+    from bot.i18n import Renderer, load_catalogues
+    from storage import casework
+    from storage.db import Database
+    from storage.figures import Period
+    from web.queue import labels
+    from web.report import Words, month_period, monthly
+    from web.report_files import write_files
+
+    try:
+        period = month_period(month)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    words = Words(labels(Renderer(load_catalogues()), "en"))
+
+    async def main() -> list[Path]:
+        database = Database(settings.database_url, settings.box())
+        try:
+            async with database.session() as session:
+                report = await monthly(session, Period(period.start, period.end, location), words)
+                await casework.audit(
+                    session, None, "export", "report", month, format="files", location=location
+                )
+            return write_files(report, Path(output))
+        finally:
+            await database.dispose()
+
+    for path in asyncio.run(main()):
+        print(f"Wrote {path}", flush=True)
     return 0
 
 
@@ -343,6 +381,17 @@ def main(argv: list[str] | None = None) -> int:
         "re-encrypt every stored value under the first key of ENCRYPTION_KEYS.",
     )
     keys.add_argument("action", choices=["new", "rotate"])
+    report = sub.add_parser(
+        "report",
+        help="reports for programme managers",
+        description="monthly --month YYYY-MM --output DIR: the month's figures, disaggregated, "
+        "as an XLSX workbook and a printable HTML page in DIR; counts of people under 5 are "
+        "hidden. --location narrows it to one location.",
+    )
+    report.add_argument("action", choices=["monthly"])
+    report.add_argument("--month", required=True, help="e.g. 2026-03")
+    report.add_argument("--output", required=True, help="the folder to write the files to")
+    report.add_argument("--location", help="only requests and people in this location")
     args = parser.parse_args(argv)
     settings = Settings()
     _configure_logging(settings)
@@ -358,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_directory_load(settings)
     if args.command == "keys":
         return cmd_keys(settings, args.action)
+    if args.command == "report":
+        return cmd_report_monthly(settings, args.month, args.output, args.location)
     if args.command == "users":
         return cmd_users_create(settings, args.email, args.role, args.language)
     return COMMANDS[args.command](settings)

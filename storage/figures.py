@@ -9,16 +9,26 @@ hidden too. Anonymised requests (storage/privacy.py) are counted like any other.
 
 from __future__ import annotations
 
+import re
 import statistics
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Contact, HelpRequest, InboundRecord, RequestEvent, as_utc
+from storage.broadcast_models import Broadcast, BroadcastDelivery, LedgerState, Subscription
+from storage.models import (
+    Contact,
+    HelpRequest,
+    InboundRecord,
+    OutboundRecord,
+    RequestEvent,
+    as_utc,
+)
 
 SMALL_CELL = 5
 # What a request is disaggregated by, as the report's tables show it.
@@ -29,10 +39,33 @@ RESPONSES = ("assigned", "reply", "status")
 RESOLVED = ("resolved", "closed")
 
 
+# Reply keys that mean Sahay did not understand (fallback) or could not help (out of scope).
+FALLBACK = "fallback"
+UNHANDLED = (FALLBACK, "out_of_scope")
+# A broadcast's recipient who unsubscribes from its topic within this time "unsubscribed after".
+UNSUBSCRIBE_WINDOW = timedelta(days=7)
+
+
 @dataclass(frozen=True)
 class Period:
+    """A span of time, and optionally one location: every figure counts only what falls in
+    it (requests by their location; contacts, messages and deliveries by the contact's)."""
+
     start: datetime  # inclusive
     end: datetime  # exclusive
+    location: str | None = None
+
+    def weeks(self) -> list[date]:
+        """The Mondays of the weeks the period touches, first to last."""
+        monday = week_of(self.start)
+        last = week_of(self.end - timedelta(microseconds=1))
+        return [monday + timedelta(weeks=n) for n in range((last - monday).days // 7 + 1)]
+
+
+def week_of(moment: datetime) -> date:
+    """The Monday (UTC) of the week a moment falls in."""
+    day = as_utc(moment).date()
+    return day - timedelta(days=day.weekday())
 
 
 def suppress(counts: Mapping[str, int], threshold: int = SMALL_CELL) -> dict[str, int | None]:
@@ -55,28 +88,102 @@ async def requests_by(session: AsyncSession, dimension: str, period: Period) -> 
     if dimension not in DIMENSIONS:
         raise ValueError(f"no such dimension: {dimension}")
     column = getattr(HelpRequest, dimension)
-    rows = await session.execute(
-        select(column, func.count())
-        .where(HelpRequest.created_at >= period.start, HelpRequest.created_at < period.end)
-        .group_by(column)
+    query = select(column, func.count()).where(
+        HelpRequest.created_at >= period.start, HelpRequest.created_at < period.end
     )
+    rows = await session.execute(_at(query, HelpRequest.location, period).group_by(column))
     counted: dict[str, int] = {}
     for value, n in rows.all():
-        key = getattr(value, "value", value) or NOT_GIVEN
-        counted[str(key)] = counted.get(str(key), 0) + int(n)
+        key = _label(value)
+        counted[key] = counted.get(key, 0) + int(n)
     return counted
+
+
+def _label(value: Any) -> str:
+    return str(getattr(value, "value", value) or NOT_GIVEN)
+
+
+Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
+
+
+def _at(query: Q, column: Any, period: Period) -> Q:
+    """The query narrowed to the period's location, if it names one."""
+    return query.where(column == period.location) if period.location else query
+
+
+async def crosstab(
+    session: AsyncSession, rows: str, columns: str, period: Period
+) -> dict[str, dict[str, int]]:
+    """Requests opened in the period, counted by two dimensions: {row value: {column value: n}}."""
+    for dimension in (rows, columns):
+        if dimension not in DIMENSIONS:
+            raise ValueError(f"no such dimension: {dimension}")
+    first, second = getattr(HelpRequest, rows), getattr(HelpRequest, columns)
+    query = select(first, second, func.count()).where(
+        HelpRequest.created_at >= period.start, HelpRequest.created_at < period.end
+    )
+    result = await session.execute(
+        _at(query, HelpRequest.location, period).group_by(first, second)
+    )
+    table: dict[str, dict[str, int]] = defaultdict(dict)
+    for one, other, n in result.all():
+        cell = table[_label(one)]
+        cell[_label(other)] = cell.get(_label(other), 0) + int(n)
+    return dict(table)
+
+
+def suppress_table(
+    table: Mapping[str, Mapping[str, int]], threshold: int = SMALL_CELL
+) -> dict[str, dict[str, int | None]]:
+    """A two-way table with small cells hidden, and then, row by row and column by column,
+    as many more as it takes that no row or column has exactly one hidden cell (its total,
+    shown in the one-way tables, would give it away)."""
+    columns = sorted({c for row in table.values() for c in row})
+    shown: dict[str, dict[str, int | None]] = {
+        r: {c: (None if 0 < row.get(c, 0) < threshold else row.get(c, 0)) for c in columns}
+        for r, row in table.items()
+    }
+
+    def lines() -> list[list[tuple[str, str]]]:
+        by_row = [[(r, c) for c in columns] for r in shown]
+        by_column = [[(r, c) for r in shown] for c in columns]
+        return by_row + by_column
+
+    changed = True
+    while changed:
+        changed = False
+        for line in lines():
+            hidden = [cell for cell in line if shown[cell[0]][cell[1]] is None]
+            if len(hidden) != 1:
+                continue
+            others = sorted((value, cell) for cell in line if (value := shown[cell[0]][cell[1]]))
+            if others:
+                r, c = others[0][1]
+                shown[r][c] = None
+                changed = True
+    return shown
 
 
 async def people(session: AsyncSession, period: Period) -> dict[str, int]:
     """New contacts in the period, and contacts who wrote in it (conversations)."""
     new = await session.scalar(
-        select(func.count()).where(
-            Contact.created_at >= period.start, Contact.created_at < period.end
+        _at(
+            select(func.count()).where(
+                Contact.created_at >= period.start, Contact.created_at < period.end
+            ),
+            Contact.location,
+            period,
         )
     )
     wrote = await session.scalar(
-        select(func.count(func.distinct(InboundRecord.contact_id))).where(
-            InboundRecord.received_at >= period.start, InboundRecord.received_at < period.end
+        _at(
+            select(func.count(func.distinct(InboundRecord.contact_id)))
+            .join(Contact, Contact.id == InboundRecord.contact_id)
+            .where(
+                InboundRecord.received_at >= period.start, InboundRecord.received_at < period.end
+            ),
+            Contact.location,
+            period,
         )
     )
     return {"new_contacts": int(new or 0), "conversations": int(wrote or 0)}
@@ -85,15 +192,10 @@ async def people(session: AsyncSession, period: Period) -> dict[str, int]:
 async def answer_times(session: AsyncSession, period: Period) -> dict[str, Any]:
     """Median hours from opening to a caseworker's first response, and to resolution, of the
     requests opened in the period (those not yet answered or resolved are counted apart)."""
-    opened = dict(
-        (
-            await session.execute(
-                select(HelpRequest.id, HelpRequest.created_at).where(
-                    HelpRequest.created_at >= period.start, HelpRequest.created_at < period.end
-                )
-            )
-        ).all()
+    query = select(HelpRequest.id, HelpRequest.created_at).where(
+        HelpRequest.created_at >= period.start, HelpRequest.created_at < period.end
     )
+    opened = dict((await session.execute(_at(query, HelpRequest.location, period))).all())
     first_response: dict[int, datetime] = {}
     resolved: dict[int, datetime] = {}
     if opened:
@@ -121,3 +223,212 @@ async def answer_times(session: AsyncSession, period: Period) -> dict[str, Any]:
         "median_hours_to_resolution": hours(resolved),
         "not_yet_resolved": len(opened) - len(resolved),
     }
+
+
+async def weekly_requests(
+    session: AsyncSession, dimension: str, period: Period
+) -> dict[str, dict[date, dict[str, int]]]:
+    """Requests opened, and requests resolved (first resolved or closed by a caseworker), per
+    week of the period, by one dimension: {"opened"|"resolved": {week: {value: n}}}."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"no such dimension: {dimension}")
+    column = getattr(HelpRequest, dimension)
+    flow: dict[str, dict[date, dict[str, int]]] = {
+        "opened": {week: {} for week in period.weeks()},
+        "resolved": {week: {} for week in period.weeks()},
+    }
+    opened = await session.execute(
+        _at(
+            select(HelpRequest.created_at, column).where(
+                HelpRequest.created_at >= period.start, HelpRequest.created_at < period.end
+            ),
+            HelpRequest.location,
+            period,
+        )
+    )
+    for at, value in opened.all():
+        cell = flow["opened"][week_of(at)]
+        cell[_label(value)] = cell.get(_label(value), 0) + 1
+    # The first resolution of each request; counted in the period it happened in.
+    first = (
+        select(RequestEvent.request_id, func.min(RequestEvent.at).label("at"))
+        .where(RequestEvent.kind == "status", RequestEvent.actor_id.is_not(None))
+        .where(RequestEvent.data["to"].as_string().in_(RESOLVED))
+        .group_by(RequestEvent.request_id)
+        .subquery()
+    )
+    resolved = await session.execute(
+        _at(
+            select(first.c.at, column)
+            .join(HelpRequest, HelpRequest.id == first.c.request_id)
+            .where(first.c.at >= period.start, first.c.at < period.end),
+            HelpRequest.location,
+            period,
+        )
+    )
+    for at, value in resolved.all():
+        cell = flow["resolved"][week_of(at)]
+        cell[_label(value)] = cell.get(_label(value), 0) + 1
+    return flow
+
+
+async def broadcast_reach(session: AsyncSession, period: Period) -> list[dict[str, Any]]:
+    """Each broadcast started in the period: how many people it was for, sent to (the
+    platform took it), delivered (WhatsApp confirms delivery; Telegram does not report it),
+    failed, skipped on purpose, and unsubscribed from its topic within 7 days after."""
+    broadcasts = (
+        await session.scalars(
+            select(Broadcast)
+            .where(Broadcast.started_at >= period.start, Broadcast.started_at < period.end)
+            .order_by(Broadcast.started_at)
+        )
+    ).all()
+    reach = []
+    for broadcast in broadcasts:
+        ledger = _at(
+            select(
+                BroadcastDelivery.state, func.count(), func.count(BroadcastDelivery.delivered_at)
+            )
+            .join(Contact, Contact.id == BroadcastDelivery.contact_id)
+            .where(BroadcastDelivery.broadcast_id == broadcast.id)
+            .group_by(BroadcastDelivery.state),
+            Contact.location,
+            period,
+        )
+        states: Counter[str] = Counter()
+        delivered = 0
+        for state, n, confirmed in (await session.execute(ledger)).all():
+            states[str(getattr(state, "value", state))] += int(n)
+            delivered += int(confirmed)
+        left = await session.execute(
+            _at(
+                select(BroadcastDelivery.sent_at, Subscription.changed_at)
+                .join(Contact, Contact.id == BroadcastDelivery.contact_id)
+                .join(
+                    Subscription,
+                    (Subscription.contact_id == BroadcastDelivery.contact_id)
+                    & (Subscription.topic == broadcast.topic),
+                )
+                .where(
+                    BroadcastDelivery.broadcast_id == broadcast.id,
+                    BroadcastDelivery.state == LedgerState.SENT,
+                    Subscription.active.is_(False),
+                ),
+                Contact.location,
+                period,
+            )
+        )
+        unsubscribed = sum(
+            1
+            for sent_at, changed_at in left.all()
+            if sent_at
+            and as_utc(sent_at) <= as_utc(changed_at) < as_utc(sent_at) + UNSUBSCRIBE_WINDOW
+        )
+        reach.append(
+            {
+                "id": broadcast.id,
+                "title": broadcast.title,
+                "topic": broadcast.topic,
+                "started_at": broadcast.started_at,
+                "recipients": sum(states.values()),
+                "sent": states[LedgerState.SENT],
+                "delivered": delivered,
+                "failed": states[LedgerState.FAILED] + states[LedgerState.UNCERTAIN],
+                "skipped": states[LedgerState.SKIPPED],
+                "unsubscribed_after": unsubscribed,
+            }
+        )
+    return reach
+
+
+async def _answered(session: AsyncSession, period: Period) -> dict[int, tuple[date, str, bool]]:
+    """Messages received in the period that Sahay answered: {id: (week, reply language,
+    whether Sahay could not handle it)}."""
+    rows = await session.execute(
+        _at(
+            select(
+                InboundRecord.id,
+                InboundRecord.received_at,
+                OutboundRecord.language,
+                OutboundRecord.message_key,
+            )
+            .join(OutboundRecord, OutboundRecord.in_reply_to == InboundRecord.id)
+            .join(Contact, Contact.id == InboundRecord.contact_id)
+            .where(
+                InboundRecord.received_at >= period.start, InboundRecord.received_at < period.end
+            )
+            .order_by(OutboundRecord.id),
+            Contact.location,
+            period,
+        )
+    )
+    answered: dict[int, tuple[date, str, bool]] = {}
+    for message_id, at, language, key in rows.all():
+        week, first_language, unhandled = answered.get(message_id, (week_of(at), language, False))
+        answered[message_id] = (week, first_language, unhandled or key == FALLBACK)
+    return answered
+
+
+async def fallback_rate(
+    session: AsyncSession, period: Period
+) -> dict[str, dict[date, tuple[int, int]]]:
+    """Per language (of the reply) and week: (messages Sahay did not understand and answered
+    with its fallback, messages answered)."""
+    rates: dict[str, dict[date, tuple[int, int]]] = defaultdict(dict)
+    for week, language, fell_back in (await _answered(session, period)).values():
+        missed, answered = rates[language].get(week, (0, 0))
+        rates[language][week] = (missed + fell_back, answered + 1)
+    return dict(rates)
+
+
+# Words that carry no topic, in the ways people write to Sahay (English, Spanish, and South
+# Asian languages in Latin letters). Anything with a digit, an @ or a slash is dropped too.
+FILLER = frozenset(
+    """
+    the and for you your are was can not but with this that have has what how where when
+    who why any get got please plz pls thanks thank hello hii sir madam bro dear okay yes
+    que por para con los las una del como donde hola gracias favor necesito
+    hai hain nahi nai nahin kya kaise kahan mera meri mujhe hum aap koi kuch bhi aur
+    ami amar ache nei koi kothay kivabe apni apnar
+    """.split()  # noqa: SIM905 (words read better as words)
+)
+_WORD = re.compile(r"[^\s.,!?;:()\[\]{}\"'“”‘’«»…*+=<>|~^`-]+")
+
+
+def _topic_words(text: str) -> set[str]:
+    words = set()
+    for word in _WORD.findall(text.casefold()):
+        if len(word) < 3 or word in FILLER or any(ch.isdigit() or ch in "@/\\#_" for ch in word):
+            continue
+        words.add(word)
+    return words
+
+
+async def unhandled_topics(
+    session: AsyncSession, period: Period, limit: int = 15, threshold: int = SMALL_CELL
+) -> list[tuple[str, int]]:
+    """The words people used most in the messages Sahay could not handle (its fallback, or
+    out of scope), each with how many different people used it. Anonymised: single words,
+    never a message; no numbers, addresses or handles; only words that at least `threshold`
+    different people used, so that no word points at one person."""
+    rows = await session.execute(
+        _at(
+            select(InboundRecord.contact_id, InboundRecord.text)
+            .join(OutboundRecord, OutboundRecord.in_reply_to == InboundRecord.id)
+            .join(Contact, Contact.id == InboundRecord.contact_id)
+            .where(
+                InboundRecord.received_at >= period.start,
+                InboundRecord.received_at < period.end,
+                OutboundRecord.message_key.in_(UNHANDLED),
+                InboundRecord.text.is_not(None),
+            ),
+            Contact.location,
+            period,
+        )
+    )
+    people: dict[str, set[str]] = defaultdict(set)
+    for contact, text in rows.all():
+        for word in _topic_words(text or ""):
+            people[word].add(contact)
+    counted = [(word, len(who)) for word, who in people.items() if len(who) >= threshold]
+    return sorted(counted, key=lambda item: (-item[1], item[0]))[:limit]

@@ -39,6 +39,7 @@ from web import (
     broadcast_pages,
     broadcast_test,
     chat_page,
+    dashboard,
     erasure,
     health,
     media,
@@ -146,6 +147,7 @@ def create_app(
     app.include_router(request_page.router)
     app.include_router(erasure.router)
     app.include_router(audit_page.router)
+    app.include_router(dashboard.router)
     app.include_router(broadcast_test.router)  # before broadcast_pages' /{command}
     app.include_router(broadcast_pages.router)
     app.include_router(media.router)

@@ -121,6 +121,9 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/broadcasts/{broadcast_id}/test"): row(401, 422, 403, 422),  # no text yet
     ("POST", "/broadcasts/{broadcast_id}/{command}"): BROADCAST_RULE,
     ("GET", "/broadcasts/{broadcast_id}/progress"): row(303, 286, 403, 286),
+    # Programme figures: staff and admins. The report needs a month (400 says the role passed).
+    ("GET", "/dashboard"): BROADCAST_PAGE,
+    ("GET", "/dashboard/report"): row(303, 400, 403, 400),
 }
 PUBLIC = {
     "/chat",
