@@ -190,6 +190,9 @@ MESSAGES: Final[Mapping[str, str]] = {
         "Are you a woman or a man? This is only for our reports. You can skip it."
     ),
     "request.ask_age_group": N_("How old are you? Only for our reports. You can skip it."),
+    "request.ask_nationality": N_(
+        "Which country are you from? Only for our reports. You can skip it."
+    ),
     "request.ask_contact_method": N_("How should the service contact you?"),
     "request.ask_phone": N_("Which phone number should they call?"),
     "request.ask_consent": N_(
@@ -243,6 +246,19 @@ MESSAGES: Final[Mapping[str, str]] = {
     "age.under_18": N_("Under 18"),
     "age.18_59": N_("18 to 59"),
     "age.60_plus": N_("60 or older"),
+    # Nationalities the request form offers (storage/requests.py NATIONALITIES).
+    "country.BD": N_("Bangladesh"),
+    "country.IN": N_("India"),
+    "country.LK": N_("Sri Lanka"),
+    "country.NP": N_("Nepal"),
+    "country.MV": N_("Maldives"),
+    "country.VE": N_("Venezuela"),
+    "country.CO": N_("Colombia"),
+    "country.PE": N_("Peru"),
+    "country.HT": N_("Haiti"),
+    "country.CU": N_("Cuba"),
+    "country.EC": N_("Ecuador"),
+    "country.other": N_("Another country"),
     "contact.chat": N_("Here in this chat"),
     "contact.phone": N_("A phone call"),
     # Where a request stands (check_request_status)

@@ -179,6 +179,7 @@ EXPORT_COLUMNS = (
     "household_size",
     "gender",
     "age_group",
+    "nationality",
     "contact_method",
     "consent_share",
     "assignee",

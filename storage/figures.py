@@ -32,8 +32,17 @@ from storage.models import (
 
 SMALL_CELL = 5
 # What a request is disaggregated by, as the report's tables show it.
-DIMENSIONS = ("category", "status", "urgency", "location", "language", "gender", "age_group")
-NOT_GIVEN = "not given"  # gender, age group or location the person did not give
+DIMENSIONS = (
+    "category",
+    "status",
+    "urgency",
+    "location",
+    "language",
+    "gender",
+    "age_group",
+    "nationality",
+)
+NOT_GIVEN = "not given"  # gender, age group, nationality or location the person did not give
 # A caseworker's first answer to a request: taking it, replying, or moving it on.
 RESPONSES = ("assigned", "reply", "status")
 RESOLVED = ("resolved", "closed")

@@ -291,6 +291,7 @@ class HelpRequest(Base):
     household_size: Mapped[int | None]
     gender: Mapped[str | None] = mapped_column(String(16))  # optional, for reporting only
     age_group: Mapped[str | None] = mapped_column(String(16))
+    nationality: Mapped[str | None] = mapped_column(String(16))  # optional, for reporting only
     contact_method: Mapped[str] = mapped_column(String(16), default="chat")  # chat or phone
     phone: Mapped[str | None] = mapped_column(Text)  # encrypted; only for a phone call back
     consent_share: Mapped[bool] = mapped_column(default=False)

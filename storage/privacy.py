@@ -10,8 +10,8 @@
   longer than their retention period are anonymised.
 
 An anonymised request keeps only what is counted (category, status, language, location,
-household size, gender, age group, dates, who worked on it) and the kinds and times of its
-events; its description, phone number, contact, notes, replies and reasons are gone.
+household size, gender, age group, nationality, dates, who worked on it) and the kinds and
+times of its events; its description, phone number, contact, notes, replies and reasons are gone.
 """
 
 from __future__ import annotations

@@ -37,6 +37,19 @@ CATEGORIES = (
 )
 GENDERS = ("woman", "man", "other")
 AGE_GROUPS = ("under_18", "18_59", "60_plus")
+# Nationality, also optional and only for reports: the countries most people a deployment
+# serves come from (ISO 3166 codes, message keys country.<code>), then "another country".
+NATIONALITIES = {
+    "maldives": ("BD", "IN", "LK", "NP", "MV"),
+    "ecuador": ("VE", "CO", "PE", "HT", "CU", "EC"),
+}
+OTHER_COUNTRY = "other"
+
+
+def nationalities(deployment: str) -> tuple[str, ...]:
+    """The answers the nationality question offers in a deployment."""
+    return (*NATIONALITIES.get(deployment, ()), OTHER_COUNTRY)
+
 
 # Where a request may go from each status (staff move it; rejecting needs a reason).
 TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
@@ -85,6 +98,7 @@ class NewRequest:
     household_size: int | None = None
     gender: str | None = None
     age_group: str | None = None
+    nationality: str | None = None
     contact_method: str = "chat"
     phone: str | None = None  # already encrypted by the caller
     consent_share: bool = False

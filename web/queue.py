@@ -34,6 +34,11 @@ def labels(renderer: Renderer, language: str) -> dict[str, Any]:
         "categories": {c: renderer.text(f"category.{c}", language) for c in requests.CATEGORIES},
         "genders": {g: renderer.text(f"gender.{g}", language) for g in requests.GENDERS},
         "age_groups": {a: renderer.text(f"age.{a}", language) for a in requests.AGE_GROUPS},
+        "nationalities": {
+            code: renderer.text(f"country.{code}", language)
+            for codes in (*requests.NATIONALITIES.values(), (requests.OTHER_COUNTRY,))
+            for code in codes
+        },
         "statuses": [s.value for s in RequestStatus],
         "languages": LANGUAGES,
     }
@@ -191,6 +196,7 @@ async def _intake_page(
         "error": error,
         "form_id": values.get("form_id") or uuid.uuid4().hex,
         "locations": places,
+        "nationality_choices": requests.nationalities(request.app.state.settings.deployment),
         **labels(request.app.state.pipeline.renderer, staff.user.language),
     }
     return render(request, "staff/intake.html", context, 422 if error else 200)
@@ -209,6 +215,7 @@ async def phone_intake(
     household_size: Annotated[str, Form(max_length=3)] = "",
     gender: Annotated[str, Form(max_length=16)] = "",
     age_group: Annotated[str, Form(max_length=16)] = "",
+    nationality: Annotated[str, Form(max_length=16)] = "",
     urgent: Annotated[bool, Form()] = False,
     consent_share: Annotated[bool, Form()] = False,
 ) -> Response:
@@ -231,6 +238,9 @@ async def phone_intake(
         household_size=int(household_size) if household_size else None,
         gender=gender if gender in requests.GENDERS else None,
         age_group=age_group if age_group in requests.AGE_GROUPS else None,
+        nationality=nationality
+        if nationality in requests.nationalities(settings.deployment)
+        else None,
         contact_method="phone",
         phone=box.seal(phone.strip()),
         consent_share=consent_share,

@@ -37,11 +37,17 @@ DIMENSION_TITLES = {
     "language": "Language",
     "gender": "Gender",
     "age_group": "Age group",
+    "nationality": "Nationality",
 }
 # What the dashboard's "over time" chart can be broken down by.
 BREAKDOWNS = ("category", "status", "urgency", "location", "language")
 # Two-way tables in the monthly report: (rows, columns).
-CROSSTABS = (("category", "gender"), ("category", "age_group"), ("location", "category"))
+CROSSTABS = (
+    ("category", "gender"),
+    ("category", "age_group"),
+    ("category", "nationality"),
+    ("location", "category"),
+)
 MOST_LINES = 6  # a line chart shows this many values; the rest are added up as "other"
 MIN_MESSAGES = 5  # a fallback rate over fewer messages is not shown
 HIDDEN = "<5"
@@ -64,7 +70,6 @@ class Report:
     headline: list[tuple[str, Any, str]]  # (what, value or None if hidden, note)
     charts: list[Chart]
     tables: list[Table] = field(default_factory=list)
-    not_collected: list[str] = field(default_factory=list)
 
 
 class Words:
@@ -78,7 +83,12 @@ class Words:
             return "Not given"
         if dimension == "language":
             return LANGUAGES_IN_ENGLISH.get(value, value)
-        table = {"category": "categories", "gender": "genders", "age_group": "age_groups"}
+        table = {
+            "category": "categories",
+            "gender": "genders",
+            "age_group": "age_groups",
+            "nationality": "nationalities",
+        }
         if dimension in table:
             return self.labels.get(table[dimension], {}).get(value, value)
         return value.replace("_", " ").capitalize() if dimension != "location" else value
@@ -386,10 +396,6 @@ async def monthly(session: AsyncSession, period: Period, words: Words) -> Report
             sheet="Not understood by language",
         )
     )
-    report.not_collected.append(
-        "Nationality: Sahay does not ask for it yet, so the report cannot break requests "
-        "down by it."
-    )
     return report
 
 
@@ -401,7 +407,7 @@ def _added(pairs: Any) -> tuple[int, int]:
 
 
 def _answer_note(dimension: str) -> str:
-    if dimension in ("gender", "age_group"):
+    if dimension in ("gender", "age_group", "nationality"):
         return "Where people gave it: answering is optional."
     return ""
 

@@ -70,10 +70,8 @@ def workbook(report: Report) -> bytes:
         summary.write(row, 2, note)
         row += 1
     row += 1
-    for note in [SUPPRESSION_NOTE, *report.not_collected]:
-        summary.merge_range(row, 0, row, 2, note, wrap)
-        summary.set_row(row, 45)
-        row += 1
+    summary.merge_range(row, 0, row, 2, SUPPRESSION_NOTE, wrap)
+    summary.set_row(row, 45)
 
     for chart in report.charts:
         sheet = book.add_worksheet(_sheet_name(chart.sheet or chart.title, taken))

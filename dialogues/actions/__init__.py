@@ -4,6 +4,7 @@ from dialogues.actions.alerts import ActionSubscribeAlerts, ActionUnsubscribeAle
 from dialogues.actions.greet import ActionGreet
 from dialogues.actions.requests import (
     ActionAskRequestConsent,
+    ActionAskRequestNationality,
     ActionCancelRequest,
     ActionCheckRequestStatus,
     ActionCorrectRequest,
@@ -16,6 +17,7 @@ from dialogues.actions.services import ActionAnswerService
 __all__ = [
     "ActionAnswerService",
     "ActionAskRequestConsent",
+    "ActionAskRequestNationality",
     "ActionCancelRequest",
     "ActionCheckRequestStatus",
     "ActionCorrectRequest",

@@ -1,8 +1,9 @@
 """The request form: asking for help (a referral or relief request) in the chat.
 
 `request_form` asks only what the service needs — category, a short description, location,
-household size (skippable), gender and age group (skippable, for reports only), how to be
-contacted (and the number, for a phone call) — then shows a summary and asks for consent.
+household size (skippable), gender, age group and nationality (skippable, for reports only),
+how to be contacted (and the number, for a phone call) — then shows a summary and asks for
+consent.
 The person can change an answer from the summary, or cancel at any point. Declining still
 gives them the places and the helpline. Every text is a message key (bot/messages.py).
 """
@@ -24,7 +25,7 @@ from bot.settings import Settings
 from dialogues.actions import runtime
 from storage import requests
 from storage.models import Contact, Urgency, as_utc, utcnow
-from storage.requests import AGE_GROUPS, CATEGORIES, GENDERS
+from storage.requests import AGE_GROUPS, CATEGORIES, GENDERS, nationalities
 
 FORM = "request_form"
 SKIPPED = "skipped"
@@ -36,6 +37,7 @@ SLOTS = (
     "request_household_size",
     "request_gender",
     "request_age_group",
+    "request_nationality",
     "request_contact_method",
     "request_phone",
     "request_consent",
@@ -149,6 +151,12 @@ class ValidateRequestForm(FormValidationAction):
     ) -> dict[str, Any]:
         return self._choice("request_age_group", value, AGE_GROUPS, dispatcher)
 
+    def validate_request_nationality(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, _: DomainDict
+    ) -> dict[str, Any]:
+        allowed = nationalities(Settings().deployment)
+        return self._choice("request_nationality", value, allowed, dispatcher)
+
     def validate_request_contact_method(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, _: DomainDict
     ) -> dict[str, Any]:
@@ -167,6 +175,24 @@ class ValidateRequestForm(FormValidationAction):
             return {"request_phone": digits}
         _say(dispatcher, "request.invalid_phone")
         return {"request_phone": None}
+
+
+class ActionAskRequestNationality(Action):
+    """Which country the person is from, with the countries this deployment's people come
+    from as buttons; skippable, and only for reports."""
+
+    def name(self) -> str:
+        return "action_ask_request_nationality"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        buttons = [
+            {"key": f"country.{code}", "payload": code}
+            for code in nationalities(Settings().deployment)
+        ]
+        _say(dispatcher, "request.ask_nationality", buttons=[*buttons, SKIP, CANCEL])
+        return []
 
 
 class ActionAskRequestConsent(Action):
@@ -232,7 +258,12 @@ class ActionStartUrgentRequest(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        optional = ("request_household_size", "request_gender", "request_age_group")
+        optional = (
+            "request_household_size",
+            "request_gender",
+            "request_age_group",
+            "request_nationality",
+        )
         return [SlotSet("request_urgent", True), *(SlotSet(slot, SKIPPED) for slot in optional)]
 
 
@@ -295,6 +326,7 @@ class ActionSubmitRequest(Action):
             household_size=int(household) if household not in (None, SKIPPED) else None,
             gender=_given(slot("request_gender")),
             age_group=_given(slot("request_age_group")),
+            nationality=_given(slot("request_nationality")),
             contact_method=slot("request_contact_method") or "chat",
             phone=box.seal(phone) if phone else None,
             consent_share=True,

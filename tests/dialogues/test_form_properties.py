@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from rasa_sdk.executor import CollectingDispatcher
 
 from dialogues.actions import requests as actions
-from storage.requests import AGE_GROUPS, GENDERS
+from storage.requests import AGE_GROUPS, GENDERS, nationalities
 from tests.dialogues.conftest import keys
 from tests.dialogues.test_request_actions import tracker
 
@@ -100,11 +100,12 @@ def test_a_location_is_at_most_64_characters_or_asked_again(value: str) -> None:
 
 
 @PROPERTY
-@given(TYPED | st.sampled_from(["female", "male", "chat", "phone", "18_59"]))
+@given(TYPED | st.sampled_from(["female", "male", "chat", "phone", "18_59", "BD", "VE", "other"]))
 def test_choices_accept_only_their_buttons(value: str) -> None:
     for slot, allowed in (
         ("request_gender", GENDERS),
         ("request_age_group", AGE_GROUPS),
+        ("request_nationality", nationalities("maldives")),
         ("request_contact_method", actions.CONTACT_METHODS),
     ):
         chosen, said = validate(slot, value)

@@ -25,6 +25,7 @@ FILLED = {
     "request_household_size": "4",
     "request_gender": "skipped",
     "request_age_group": "18_59",
+    "request_nationality": "NP",
     "request_contact_method": "chat",
     "request_phone": None,
     "request_consent": True,
@@ -162,6 +163,7 @@ async def test_consent_opens_one_request_however_often_the_submit_is_retried(
         "bn",
         "telegram",
     )
+    assert stored.nationality == "NP"
     # The description is stored encrypted.
     assert stored.description
     assert "salary" not in stored.description
@@ -230,6 +232,7 @@ async def test_an_urgent_request_skips_the_optional_questions_and_is_flagged(
         "request_household_size": "skipped",
         "request_gender": "skipped",
         "request_age_group": "skipped",
+        "request_nationality": "skipped",
     }
     await actions.ActionSubmitRequest().run(
         CollectingDispatcher(), tracker(slots=FILLED | slots), {}
@@ -241,6 +244,7 @@ async def test_an_urgent_request_skips_the_optional_questions_and_is_flagged(
         True,
         None,
     )
+    assert stored.nationality is None
 
 
 async def test_a_request_opened_after_safeguarding_words_is_urgent(db: Database) -> None:
@@ -250,3 +254,13 @@ async def test_a_request_opened_after_safeguarding_words_is_urgent(db: Database)
     async with db.session() as session:
         [stored] = (await session.scalars(select(HelpRequest))).all()
     assert (stored.urgency, stored.safeguarding) == (Urgency.URGENT, True)
+
+
+async def test_the_nationality_question_offers_the_deployments_countries() -> None:
+    dispatcher = CollectingDispatcher()
+    await actions.ActionAskRequestNationality().run(dispatcher, tracker(), {})
+    [asked] = dispatcher.messages
+    assert asked["custom"]["key"] == "request.ask_nationality"
+    offered = [b["payload"] for b in asked["custom"]["buttons"]]
+    assert offered == ["BD", "IN", "LK", "NP", "MV", "other", "skipped", "/cancel_request"]
+    assert [b["key"] for b in asked["custom"]["buttons"]][:2] == ["country.BD", "country.IN"]

@@ -79,6 +79,7 @@ async def ask_for_help_in_bengali(stack: Stack, person: str) -> str:
         "3",
         "skipped",
         "skipped",
+        "BD",
         "chat",
     ):
         await say(stack, person, text)

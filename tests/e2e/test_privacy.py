@@ -80,7 +80,8 @@ async def open_request_by_phone(stack: Stack, platform: FakeTelegram) -> None:
         ("Male", "request.ask_household_size"),
         ("3", "request.ask_gender"),
         ("skipped", "request.ask_age_group"),
-        ("18_59", "request.ask_contact_method"),
+        ("18_59", "request.ask_nationality"),
+        ("skipped", "request.ask_contact_method"),
         ("phone", "request.ask_phone"),
     ]
     for text, key in steps:

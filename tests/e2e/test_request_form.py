@@ -50,11 +50,25 @@ async def test_a_request_in_english_with_a_corrected_answer(stack: Stack) -> Non
         ("four", "request.invalid_household_size"),  # makes no sense: asked again, helpfully
         ("4", "request.ask_gender"),
         ("skipped", "request.ask_age_group"),
-        ("18_59", "request.ask_contact_method"),
+        ("18_59", "request.ask_nationality"),
+        ("Bangladesh", "request.invalid_choice"),  # typed, not tapped: the buttons again
+        ("BD", "request.ask_contact_method"),
     ]
     for text, key in steps:
         reply = await say(stack, person, text)
         assert reply["messages"][0]["text"] == RENDERER.text(key, "en"), (text, reply)
+        if key == "request.ask_nationality":  # the deployment's countries, then skip
+            payloads = [b["payload"] for b in reply["messages"][0]["buttons"]]
+            assert payloads == [
+                "BD",
+                "IN",
+                "LK",
+                "NP",
+                "MV",
+                "other",
+                "skipped",
+                "/cancel_request",
+            ]
     summary = last(await say(stack, person, "chat"))
     assert summary["text"].startswith("Please check your request:\nNeed: Food and hygiene")
     assert "Where: Male" in summary["text"]
@@ -75,6 +89,7 @@ async def test_a_request_in_english_with_a_corrected_answer(stack: Stack) -> Non
         "Hulhumale",
         4,
     )
+    assert (request.gender, request.age_group, request.nationality) == (None, "18_59", "BD")
     status = last(await say(stack, person, "status"))
     assert status["text"] == RENDERER.text(
         "status.found",
@@ -149,6 +164,7 @@ async def test_safeguarding_words_in_the_middle_of_the_form_make_the_request_urg
         "no salary and my employer threatened me",
         "Addu",
         "3",
+        "skipped",
         "skipped",
         "skipped",
         "chat",

@@ -44,6 +44,7 @@ async def seed(database: Database) -> None:
                 reference=f"MV-{n:04d}", idempotency_key=f"k{n}", channel="telegram",
                 language="bn" if n % 2 else "hi", category=category, location=location,
                 gender=gender, urgency=Urgency.URGENT if n < 2 else Urgency.NORMAL,
+                nationality="BD" if n < 7 else "NP" if n < 9 else None,
                 status=RequestStatus.RESOLVED if resolve else RequestStatus.NEW,
                 created_at=opened + n * DAY, updated_at=opened + n * DAY,
             )  # fmt: skip
@@ -119,12 +120,14 @@ async def test_requests_are_counted_by_every_dimension_in_the_period(database: D
         by_status = await figures.requests_by(session, "status", MARCH)
         by_urgency = await figures.requests_by(session, "urgency", MARCH)
         by_language = await figures.requests_by(session, "language", MARCH)
+        by_nationality = await figures.requests_by(session, "nationality", MARCH)
     assert by_category == {"food_relief": 9, "legal_aid": 2, "shelter": 1}
     assert by_location == {"Male": 8, "Addu": 3, "not given": 1}
     assert by_gender == {"female": 7, "male": 3, "not given": 2}
     assert by_status == {"resolved": 8, "new": 4}
     assert by_urgency == {"urgent": 2, "normal": 10}
     assert by_language == {"hi": 6, "bn": 6}
+    assert by_nationality == {"BD": 7, "NP": 2, "not given": 3}
     with pytest.raises(ValueError, match="no such dimension"):
         async with database.session() as session:
             await figures.requests_by(session, "description", MARCH)

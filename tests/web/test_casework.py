@@ -471,9 +471,11 @@ async def test_a_helpline_caller_gets_a_request_with_a_code_once_however_often_i
         "description": "employer kept passport, caller afraid",
         "language": "si",
         "phone": "+960 777 4321",
+        "nationality": "LK",
         "urgent": "true",
         "consent_share": "true",
     }
+    assert '<option value="LK">Sri Lanka</option>' in form  # the deployment's countries
     bad = await browser.post("/requests/new", data={**fields, "phone": "call me"})
     assert bad.status_code == 422
     assert "number to call back" in bad.text
@@ -486,6 +488,7 @@ async def test_a_helpline_caller_gets_a_request_with_a_code_once_however_often_i
     assert re.search(r'class="reference">MV-[2-9A-Z]{4}<', shown)
     assert "+960 777 4321" in shown
     assert "call them back" in shown.lower()
+    assert "<dt>Nationality</dt><dd>Sri Lanka</dd>" in shown
     database = staff_app.database()
     async with database.session() as session:
         stored = (await session.scalars(select(HelpRequest))).all()
@@ -493,6 +496,7 @@ async def test_a_helpline_caller_gets_a_request_with_a_code_once_however_often_i
         assert stored[0].channel == "phone"
         assert stored[0].contact_id is None
         assert stored[0].urgency is Urgency.URGENT
+        assert stored[0].nationality == "LK"
         assert "4321" not in (stored[0].phone or "")  # encrypted at rest
     await database.dispose()
 

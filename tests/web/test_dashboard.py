@@ -217,7 +217,13 @@ async def test_the_monthly_workbook_is_disaggregated_with_small_cells_hidden(
             continue  # counts messages, not people
         for row in rows[2:]:
             assert not any(isinstance(v, int) and 0 < v < 5 for v in row[1:]), row
-    assert "Nationality" in " ".join(str(r[0]) for r in sheets["Summary"])
+    # Nationality: 7 Bangladesh (6 resolved), 2 Nepal, 3 not given (2 resolved).
+    assert table(sheets["Requests by nationality"]) == {
+        "Bangladesh": [7, "<5"],
+        "Nepal": ["<5", 0],
+        "Not given": ["<5", "<5"],
+    }
+    assert "Category by nationality" in sheets
     database = seeded.database()
     async with database.session() as session:
         (event, *_) = await audit_log(session)
