@@ -13,7 +13,8 @@ PO_FILES := $(wildcard locales/*/LC_MESSAGES/sahay.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
 .PHONY: run run-prod test setup lint typecheck pytest train locales-extract bench-startup eval-nlu \
-	tune-nlu bench-nlu bench-webhooks bench-load bench-broadcast screenshots lock clean
+	tune-nlu bench-nlu bench-webhooks bench-load bench-broadcast bench-dashboard screenshots lock \
+	clean
 
 run: setup ## Start Sahay on the embedded default (SQLite, no tokens)
 	@$(VENV)/bin/sahay run
@@ -81,6 +82,9 @@ bench-webhooks: setup ## Webhook acknowledgement latency under 200 concurrent po
 
 bench-load: setup ## 1,000 contacts for 10 minutes on production mode, then Rasa, PG, Redis failing
 	$(VENV)/bin/python benchmarks/bench_load.py $(BENCH_ARGS)
+
+bench-dashboard: setup ## The dashboard and the monthly report over a year of a busy helpline
+	$(VENV)/bin/python benchmarks/bench_dashboard.py
 
 bench-broadcast: setup ## Broadcast delivery at the platforms' limits, 1 and 3 workers, with kills
 	$(VENV)/bin/python benchmarks/bench_broadcast.py $(BENCH_ARGS)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.broadcast_models import Broadcast, BroadcastDelivery, LedgerState, Subscription
@@ -204,20 +204,23 @@ async def answer_times(session: AsyncSession, period: Period) -> dict[str, Any]:
     query = select(HelpRequest.id, HelpRequest.created_at).where(
         HelpRequest.created_at >= period.start, HelpRequest.created_at < period.end
     )
-    opened = dict((await session.execute(_at(query, HelpRequest.location, period))).all())
-    first_response: dict[int, datetime] = {}
-    resolved: dict[int, datetime] = {}
-    if opened:
-        events = await session.execute(
-            select(RequestEvent.request_id, RequestEvent.kind, RequestEvent.at, RequestEvent.data)
-            .where(RequestEvent.request_id.in_(opened), RequestEvent.actor_id.is_not(None))
-            .order_by(RequestEvent.at, RequestEvent.id)
+    query = _at(query, HelpRequest.location, period)
+    opened = dict((await session.execute(query)).all())
+    ids = query.with_only_columns(HelpRequest.id).scalar_subquery()
+
+    async def first(*where: Any) -> dict[int, datetime]:
+        """Each request's earliest event by a caseworker that matches `where`."""
+        rows = await session.execute(
+            select(RequestEvent.request_id, func.min(RequestEvent.at))
+            .where(RequestEvent.request_id.in_(ids), RequestEvent.actor_id.is_not(None), *where)
+            .group_by(RequestEvent.request_id)
         )
-        for request_id, kind, at, data in events.all():
-            if kind in RESPONSES:
-                first_response.setdefault(request_id, at)
-            if kind == "status" and (data or {}).get("to") in RESOLVED:
-                resolved.setdefault(request_id, at)
+        return {request_id: at for request_id, at in rows.all()}
+
+    first_response = await first(RequestEvent.kind.in_(RESPONSES))
+    resolved = await first(
+        RequestEvent.kind == "status", RequestEvent.data["to"].as_string().in_(RESOLVED)
+    )
 
     def hours(done: dict[int, datetime]) -> float | None:
         spans = [
@@ -292,101 +295,112 @@ async def broadcast_reach(session: AsyncSession, period: Period) -> list[dict[st
             .order_by(Broadcast.started_at)
         )
     ).all()
+    ids = [b.id for b in broadcasts]
+    if not ids:
+        return []
+
+    def of_place(query: Q) -> Q:
+        """Only the recipients in the period's location, if it names one."""
+        if not period.location:
+            return query
+        joined = query.join(Contact, Contact.id == BroadcastDelivery.contact_id)
+        return joined.where(Contact.location == period.location)
+
+    ledger = of_place(
+        select(
+            BroadcastDelivery.broadcast_id,
+            BroadcastDelivery.state,
+            func.count(),
+            func.count(BroadcastDelivery.delivered_at),
+        )
+        .where(BroadcastDelivery.broadcast_id.in_(ids))
+        .group_by(BroadcastDelivery.broadcast_id, BroadcastDelivery.state)
+    )
+    states: dict[int, Counter[str]] = defaultdict(Counter)
+    delivered: Counter[int] = Counter()
+    for broadcast_id, state, n, confirmed in (await session.execute(ledger)).all():
+        states[broadcast_id][str(getattr(state, "value", state))] += int(n)
+        delivered[broadcast_id] += int(confirmed)
+    left = await session.execute(
+        of_place(
+            select(
+                BroadcastDelivery.broadcast_id, BroadcastDelivery.sent_at, Subscription.changed_at
+            )
+            .join(Broadcast, Broadcast.id == BroadcastDelivery.broadcast_id)
+            .join(
+                Subscription,
+                (Subscription.contact_id == BroadcastDelivery.contact_id)
+                & (Subscription.topic == Broadcast.topic),
+            )
+            .where(
+                BroadcastDelivery.broadcast_id.in_(ids),
+                BroadcastDelivery.state == LedgerState.SENT,
+                Subscription.active.is_(False),
+            )
+        )
+    )
+    unsubscribed: Counter[int] = Counter(
+        broadcast_id
+        for broadcast_id, sent_at, changed_at in left.all()
+        if sent_at and as_utc(sent_at) <= as_utc(changed_at) < as_utc(sent_at) + UNSUBSCRIBE_WINDOW
+    )
     reach = []
     for broadcast in broadcasts:
-        ledger = _at(
-            select(
-                BroadcastDelivery.state, func.count(), func.count(BroadcastDelivery.delivered_at)
-            )
-            .join(Contact, Contact.id == BroadcastDelivery.contact_id)
-            .where(BroadcastDelivery.broadcast_id == broadcast.id)
-            .group_by(BroadcastDelivery.state),
-            Contact.location,
-            period,
-        )
-        states: Counter[str] = Counter()
-        delivered = 0
-        for state, n, confirmed in (await session.execute(ledger)).all():
-            states[str(getattr(state, "value", state))] += int(n)
-            delivered += int(confirmed)
-        left = await session.execute(
-            _at(
-                select(BroadcastDelivery.sent_at, Subscription.changed_at)
-                .join(Contact, Contact.id == BroadcastDelivery.contact_id)
-                .join(
-                    Subscription,
-                    (Subscription.contact_id == BroadcastDelivery.contact_id)
-                    & (Subscription.topic == broadcast.topic),
-                )
-                .where(
-                    BroadcastDelivery.broadcast_id == broadcast.id,
-                    BroadcastDelivery.state == LedgerState.SENT,
-                    Subscription.active.is_(False),
-                ),
-                Contact.location,
-                period,
-            )
-        )
-        unsubscribed = sum(
-            1
-            for sent_at, changed_at in left.all()
-            if sent_at
-            and as_utc(sent_at) <= as_utc(changed_at) < as_utc(sent_at) + UNSUBSCRIBE_WINDOW
-        )
+        counted = states[broadcast.id]
         reach.append(
             {
                 "id": broadcast.id,
                 "title": broadcast.title,
                 "topic": broadcast.topic,
                 "started_at": broadcast.started_at,
-                "recipients": sum(states.values()),
-                "sent": states[LedgerState.SENT],
-                "delivered": delivered,
-                "failed": states[LedgerState.FAILED] + states[LedgerState.UNCERTAIN],
-                "skipped": states[LedgerState.SKIPPED],
-                "unsubscribed_after": unsubscribed,
+                "recipients": sum(counted.values()),
+                "sent": counted[LedgerState.SENT],
+                "delivered": delivered[broadcast.id],
+                "failed": counted[LedgerState.FAILED] + counted[LedgerState.UNCERTAIN],
+                "skipped": counted[LedgerState.SKIPPED],
+                "unsubscribed_after": unsubscribed[broadcast.id],
             }
         )
     return reach
 
 
-async def _answered(session: AsyncSession, period: Period) -> dict[int, tuple[date, str, bool]]:
-    """Messages received in the period that Sahay answered: {id: (week, reply language,
-    whether Sahay could not handle it)}."""
-    rows = await session.execute(
-        _at(
-            select(
-                InboundRecord.id,
-                InboundRecord.received_at,
-                OutboundRecord.language,
-                OutboundRecord.message_key,
-            )
-            .join(OutboundRecord, OutboundRecord.in_reply_to == InboundRecord.id)
-            .join(Contact, Contact.id == InboundRecord.contact_id)
-            .where(
-                InboundRecord.received_at >= period.start, InboundRecord.received_at < period.end
-            )
-            .order_by(OutboundRecord.id),
-            Contact.location,
-            period,
-        )
-    )
-    answered: dict[int, tuple[date, str, bool]] = {}
-    for message_id, at, language, key in rows.all():
-        week, first_language, unhandled = answered.get(message_id, (week_of(at), language, False))
-        answered[message_id] = (week, first_language, unhandled or key == FALLBACK)
-    return answered
+def _utc_day(session: AsyncSession, column: Any) -> Any:
+    """The UTC calendar day of a stored moment, worked out by the database."""
+    if session.get_bind().dialect.name == "sqlite":  # naive UTC text
+        return func.date(column)
+    return func.date(func.timezone("UTC", column))
 
 
 async def fallback_rate(
     session: AsyncSession, period: Period
 ) -> dict[str, dict[date, tuple[int, int]]]:
     """Per language (of the reply) and week: (messages Sahay did not understand and answered
-    with its fallback, messages answered)."""
+    with its fallback, messages answered). Counted by the database, a day at a time."""
+    per_message = _at(
+        select(
+            InboundRecord.received_at.label("at"),
+            func.min(OutboundRecord.language).label("language"),
+            func.max(case((OutboundRecord.message_key == FALLBACK, 1), else_=0)).label("missed"),
+        )
+        .join(OutboundRecord, OutboundRecord.in_reply_to == InboundRecord.id)
+        .join(Contact, Contact.id == InboundRecord.contact_id)
+        .where(InboundRecord.received_at >= period.start, InboundRecord.received_at < period.end)
+        .group_by(InboundRecord.id, InboundRecord.received_at),
+        Contact.location,
+        period,
+    ).subquery()
+    day = _utc_day(session, per_message.c.at)
+    rows = await session.execute(
+        select(day, per_message.c.language, func.sum(per_message.c.missed), func.count()).group_by(
+            day, per_message.c.language
+        )
+    )
     rates: dict[str, dict[date, tuple[int, int]]] = defaultdict(dict)
-    for week, language, fell_back in (await _answered(session, period)).values():
-        missed, answered = rates[language].get(week, (0, 0))
-        rates[language][week] = (missed + fell_back, answered + 1)
+    for on, language, missed, answered in rows.all():
+        monday = date.fromisoformat(str(on)[:10])
+        week = monday - timedelta(days=monday.weekday())
+        before = rates[language].get(week, (0, 0))
+        rates[language][week] = (before[0] + int(missed), before[1] + int(answered))
     return dict(rates)
 
 
