@@ -48,6 +48,15 @@ RESPONSES = ("assigned", "reply", "status")
 RESOLVED = ("resolved", "closed")
 
 
+def _resolution() -> tuple[Any, ...]:
+    """What makes an event a resolution: a caseworker moved the request to resolved or closed."""
+    return (
+        RequestEvent.kind == "status",
+        RequestEvent.actor_id.is_not(None),
+        RequestEvent.data["to"].as_string().in_(RESOLVED),
+    )
+
+
 # Reply keys that mean Sahay did not understand (fallback) or could not help (out of scope).
 FALLBACK = "fallback"
 UNHANDLED = (FALLBACK, "out_of_scope")
@@ -218,9 +227,7 @@ async def answer_times(session: AsyncSession, period: Period) -> dict[str, Any]:
         return {request_id: at for request_id, at in rows.all()}
 
     first_response = await first(RequestEvent.kind.in_(RESPONSES))
-    resolved = await first(
-        RequestEvent.kind == "status", RequestEvent.data["to"].as_string().in_(RESOLVED)
-    )
+    resolved = await first(*_resolution())
 
     def hours(done: dict[int, datetime]) -> float | None:
         spans = [
@@ -264,8 +271,7 @@ async def weekly_requests(
     # The first resolution of each request; counted in the period it happened in.
     first = (
         select(RequestEvent.request_id, func.min(RequestEvent.at).label("at"))
-        .where(RequestEvent.kind == "status", RequestEvent.actor_id.is_not(None))
-        .where(RequestEvent.data["to"].as_string().in_(RESOLVED))
+        .where(*_resolution())
         .group_by(RequestEvent.request_id)
         .subquery()
     )

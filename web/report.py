@@ -70,6 +70,9 @@ class Report:
     headline: list[tuple[str, Any, str]]  # (what, value or None if hidden, note)
     charts: list[Chart]
     tables: list[Table] = field(default_factory=list)
+    # What the charts were drawn from, kept for the monthly report's tables.
+    reach: list[dict[str, Any]] = field(default_factory=list)  # broadcast_rows
+    rates: dict[str, dict[date, tuple[int, int]]] = field(default_factory=dict)  # fallback
 
 
 class Words:
@@ -144,6 +147,8 @@ async def gather(
         ),
     ]
     labels = [week_label(w) for w in weeks]
+    reach = await broadcast_rows(session, period)
+    rates = await figures.fallback_rate(session, period)
     charts = [
         Chart(
             "weekly",
@@ -159,11 +164,11 @@ async def gather(
         ),
         _over_time(flow["opened"], weeks, breakdown, words),
         _by_value(flow, breakdown, words),
-        await _fallback_chart(session, period, weeks),
-        *await _broadcast_chart(session, period),
+        _fallback_chart(rates, weeks),
+        _broadcast_chart(reach),
         await _topics_chart(session, period),
     ]
-    return Report(period, "Sahay dashboard", headline, charts)
+    return Report(period, "Sahay dashboard", headline, charts, reach=reach, rates=rates)
 
 
 def _row(counts: Mapping[Any, int], order: Sequence[Any]) -> list[float | None]:
@@ -171,13 +176,19 @@ def _row(counts: Mapping[Any, int], order: Sequence[Any]) -> list[float | None]:
     return [shown[str(k)] for k in order]
 
 
-def _over_time(
-    weekly: Mapping[date, Mapping[str, int]], weeks: list[date], breakdown: str, words: Words
-) -> Chart:
+def _totals(weekly: Mapping[date, Mapping[str, int]]) -> dict[str, int]:
+    """Week-by-week counts added up over the period: {value: n}."""
     totals: dict[str, int] = {}
     for counts in weekly.values():
         for value, n in counts.items():
             totals[value] = totals.get(value, 0) + n
+    return totals
+
+
+def _over_time(
+    weekly: Mapping[date, Mapping[str, int]], weeks: list[date], breakdown: str, words: Words
+) -> Chart:
+    totals = _totals(weekly)
     ranked = sorted(totals, key=lambda v: (-totals[v], v))
     top, rest = ranked[:MOST_LINES], ranked[MOST_LINES:]
     series = [
@@ -203,11 +214,7 @@ def _over_time(
 def _by_value(
     flow: Mapping[str, Mapping[date, Mapping[str, int]]], breakdown: str, words: Words
 ) -> Chart:
-    sums: dict[str, dict[str, int]] = {"opened": {}, "resolved": {}}
-    for kind in sums:
-        for counts in flow[kind].values():
-            for value, n in counts.items():
-                sums[kind][value] = sums[kind].get(value, 0) + n
+    sums = {kind: _totals(flow[kind]) for kind in ("opened", "resolved")}
     values = sorted(
         set(sums["opened"]) | set(sums["resolved"]), key=lambda v: -sums["opened"].get(v, 0)
     )
@@ -225,8 +232,9 @@ def _by_value(
     )
 
 
-async def _fallback_chart(session: AsyncSession, period: Period, weeks: list[date]) -> Chart:
-    rates = await figures.fallback_rate(session, period)
+def _fallback_chart(
+    rates: Mapping[str, Mapping[date, tuple[int, int]]], weeks: list[date]
+) -> Chart:
     series = []
     for language in sorted(rates, key=lambda code: LANGUAGES_IN_ENGLISH.get(code, code)):
         values: list[float | None] = []
@@ -276,20 +284,17 @@ REACH = (
 )
 
 
-async def _broadcast_chart(session: AsyncSession, period: Period) -> list[Chart]:
-    rows = await broadcast_rows(session, period)
-    return [
-        Chart(
-            "reach",
-            N_("Broadcast reach"),
-            N_("Broadcast"),
-            N_("People"),
-            [f"{r['started_at']:%d %b} {r['title']}" for r in rows],
-            [Series(name, [r[key] for r in rows]) for key, name in REACH],
-            note=N_("Telegram does not report delivery: its messages count as sent only."),
-            sheet="Broadcast reach chart",
-        )
-    ]
+def _broadcast_chart(rows: list[dict[str, Any]]) -> Chart:
+    return Chart(
+        "reach",
+        N_("Broadcast reach"),
+        N_("Broadcast"),
+        N_("People"),
+        [f"{r['started_at']:%d %b} {r['title']}" for r in rows],
+        [Series(name, [r[key] for r in rows]) for key, name in REACH],
+        note=N_("Telegram does not report delivery: its messages count as sent only."),
+        sheet="Broadcast reach chart",
+    )
 
 
 async def _topics_chart(session: AsyncSession, period: Period) -> Chart:
@@ -318,11 +323,7 @@ async def monthly(session: AsyncSession, period: Period, words: Words) -> Report
         report.title += f", {period.location}"
     for dimension in figures.DIMENSIONS:
         flow = await figures.weekly_requests(session, dimension, period)
-        sums: dict[str, dict[str, int]] = {"opened": {}, "resolved": {}}
-        for kind in sums:
-            for counts in flow[kind].values():
-                for value, n in counts.items():
-                    sums[kind][value] = sums[kind].get(value, 0) + n
+        sums = {kind: _totals(flow[kind]) for kind in ("opened", "resolved")}
         values = sorted(set(sums["opened"]) | set(sums["resolved"]))
         opened = _row(sums["opened"], values)
         resolved = _row(sums["resolved"], values)
@@ -367,13 +368,12 @@ async def monthly(session: AsyncSession, period: Period, words: Words) -> Report
                         r["unsubscribed_after"],
                     ],
                 )
-                for r in await broadcast_rows(session, period)
+                for r in report.reach
             ],
             note="Delivered: WhatsApp confirms it; Telegram does not report delivery. "
             "Unsubscribed after: left the broadcast's topic within 7 days of it.",
         )
     )
-    rates = await figures.fallback_rate(session, period)
     report.tables.append(
         Table(
             "Messages Sahay did not understand, by language",
@@ -389,7 +389,7 @@ async def monthly(session: AsyncSession, period: Period, words: Words) -> Report
                     ],
                 )
                 for language, (missed, answered) in sorted(
-                    (code, _added(weeks.values())) for code, weeks in rates.items()
+                    (code, _added(weeks.values())) for code, weeks in report.rates.items()
                 )
             ],
             note="Messages, not people: no one is counted here.",
@@ -410,9 +410,3 @@ def _answer_note(dimension: str) -> str:
     if dimension in ("gender", "age_group", "nationality"):
         return "Where people gave it: answering is optional."
     return ""
-
-
-def cell_text(value: Any) -> str:
-    if value is None:
-        return HIDDEN
-    return str(value)
